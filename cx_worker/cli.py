@@ -1,0 +1,227 @@
+"""`cx-worker`: the command line. Every setting is also an option (`--llm-base-url` for `CX_LLM_BASE_URL`).
+
+This is the composition root: the one place that imports the flows, lazily, to run them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from cx_worker.settings import Settings
+
+# Quiet, offline-friendly defaults for the libraries we drive; the user's environment wins.
+for _k, _v in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "ANONYMIZED_TELEMETRY": "False",
+               "PREFECT_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}.items():
+    os.environ.setdefault(_k, _v)
+
+EXIT_PASS, EXIT_BREACH, EXIT_ERROR = 0, 1, 2
+
+
+def _settings_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (each also read from its CX_* environment variable)")
+    for name, field in Settings.model_fields.items():
+        if name == "limit":
+            continue  # nightly has --limit/--all
+        group.add_argument(f"--{name.replace('_', '-')}", dest=f"setting_{name}", default=None, metavar="VALUE",
+                           help=f"{field.description} [CX_{name.upper()}]")
+
+
+def _apply_settings(args: argparse.Namespace) -> Settings:
+    """Options become CX_* variables (so flows, which read the environment, see them too), then Settings."""
+    for key, value in vars(args).items():
+        if key.startswith("setting_") and value is not None:
+            os.environ[f"CX_{key.removeprefix('setting_').upper()}"] = str(value)
+    return Settings()
+
+
+def cmd_nightly(args: argparse.Namespace, settings: Settings) -> int:
+    if args.verbose:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+    from flows.nightly import nightly
+
+    summary = nightly(source=str(args.source) if args.source else None, limit=args.limit, all_contacts=args.all,
+                      progress=not args.json and sys.stderr.isatty() or args.progress)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        from cx_worker.summary import summary_text
+
+        print(summary_text(summary))
+    return EXIT_PASS if summary["eval"]["verdict"] == "pass" else EXIT_BREACH
+
+
+def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker.classify import classify
+    from cx_worker.exemplars import ensure_exemplars, open_collection
+    from cx_worker.source import Read, read_interactions
+
+    collection = open_collection(settings.chroma_path)
+    ensure_exemplars(collection, settings.exemplars)
+    good, bad = [], 0
+    for item in read_interactions(args.input):
+        if isinstance(item, Read):
+            good.append(item.interaction)
+        else:
+            bad += 1
+            print(f"cx-worker classify: skipped {item.origin}: {item.reason}", file=sys.stderr)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    with args.output.open("w") as out:
+        for start in range(0, len(good), 64):
+            chunk = good[start:start + 64]
+            for interaction, outcome in zip(chunk, classify(chunk, collection=collection, k=settings.knn_k)):
+                out.write(json.dumps({"id": interaction.id, **outcome.model_dump()}) + "\n")
+    print(f"classified {len(good)} contacts into {args.output}" + (f"; {bad} lines skipped" if bad else ""),
+          file=sys.stderr)
+    return EXIT_PASS
+
+
+def cmd_exemplars(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker.exemplars import add_exemplars, open_collection, read_exemplars
+
+    collection = open_collection(settings.chroma_path)
+    counts = add_exemplars(read_exemplars(args.file or settings.exemplars), collection=collection)
+    print(f"exemplars upserted: {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))});"
+          f" collection now holds {collection.count()}")
+    return EXIT_PASS
+
+
+def cmd_crm(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker.crm import SqliteCrm
+
+    crm = SqliteCrm(settings.data_dir / "crm.sqlite")
+    if args.crm_command == "list":
+        notes = crm.notes()
+        print(json.dumps([{k: n[k] for k in ("interaction_id", "run_id", "status", "created_at", "delivered_at")}
+                          | {"note_key": n["note_key"]} for n in notes]))
+        return EXIT_PASS
+    note = crm.visible(args.id)
+    if note is None:
+        held = crm.notes(args.id, status="held")
+        print(f"no note visible to agents for {args.id}" + (" (a note is held pending governance release)"
+                                                              if held else ""), file=sys.stderr)
+        return EXIT_BREACH
+    print(note["body"], end="")
+    return EXIT_PASS
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker.governance import evaluate, load_reference_labels, load_thresholds, write_report
+    from cx_worker.store import Store
+
+    store = Store(settings.store_path)
+    if store.run(args.run) is None:
+        print(f"cx-worker eval: no run {args.run!r} in {settings.store_path}", file=sys.stderr)
+        return EXIT_ERROR
+    report = evaluate(args.run, store=store, thresholds=load_thresholds(settings.thresholds),
+                      references=load_reference_labels(settings.labelled))
+    json_path, html_path = write_report(report, settings.reports_dir / args.run)
+    for r in report.results:
+        state = ("pass" if r.success else "FAIL") if r.measured else "not measured"
+        print(f"{r.metric:20} {state:13} {r.reason}")
+    print(f"verdict: {report.verdict}\nreport: {json_path}\nhtml: {html_path}")
+    return EXIT_PASS if report.verdict == "pass" else EXIT_BREACH
+
+
+def cmd_llm(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker.llm_server import serve_forever
+
+    serve_forever(settings, port=args.port)
+    return EXIT_PASS
+
+
+def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker.store import Store
+
+    rows = Store(settings.store_path).quarantined(run_id=args.run)
+    if args.json:
+        print(json.dumps(rows))
+    for r in rows if not args.json else []:
+        print(f"{r['created_at']}  run {r['run_id']}  {r['origin']}  [{r['stage']}] {r['reason']}")
+    return EXIT_PASS
+
+
+def cmd_schemas(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker.models import write_schemas
+
+    for path in write_schemas(args.folder):
+        print(path)
+    return EXIT_PASS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cx-worker", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("nightly", help="run the nightly flow over new contacts")
+    p.add_argument("--source", type=Path, help="folder (or file) of canonical Interaction JSONL [CX_SOURCE]")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--limit", type=int, help="contacts this run (default CX_LIMIT, 12)")
+    size.add_argument("--all", action="store_true", help="every new contact")
+    p.add_argument("--json", action="store_true", help="last line printed is the run summary as JSON")
+    p.add_argument("--progress", action="store_true", help="show the progress bar even when not on a terminal")
+    p.add_argument("--verbose", action="store_true", help="Prefect's INFO logs")
+    p.set_defaults(func=cmd_nightly)
+
+    p = sub.add_parser("classify", help="classify contacts' outcomes (no LLM)")
+    p.add_argument("--input", type=Path, required=True)
+    p.add_argument("--output", type=Path, required=True)
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("exemplars", help="manage the labelled exemplar store")
+    p.add_argument("action", choices=["build"])
+    p.add_argument("--file", type=Path, help="Exemplar JSONL (default CX_EXEMPLARS)")
+    p.set_defaults(func=cmd_exemplars)
+
+    p = sub.add_parser("crm", help="what agents see in the CRM")
+    crm_sub = p.add_subparsers(dest="crm_command", required=True)
+    show = crm_sub.add_parser("show", help="the note an agent sees for a contact")
+    show.add_argument("id")
+    listing = crm_sub.add_parser("list", help="every note as one JSON array")
+    listing.add_argument("--json", action="store_true", help="(the output is always JSON)")
+    p.set_defaults(func=cmd_crm)
+    _settings_options(show)
+    _settings_options(listing)
+
+    p = sub.add_parser("eval", help="judge a stored run against the thresholds file")
+    p.add_argument("--run", required=True)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("llm", help="the embedded local LLM")
+    p.add_argument("action", choices=["serve"])
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(func=cmd_llm)
+
+    p = sub.add_parser("quarantine", help="records set aside, with their reasons")
+    p.add_argument("action", choices=["list"])
+    p.add_argument("--run", default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_quarantine)
+
+    p = sub.add_parser("schemas", help="write the JSON Schemas of the domain models")
+    p.add_argument("--folder", type=Path, default=Path("schemas"))
+    p.set_defaults(func=cmd_schemas)
+
+    for name, action in sub.choices.items():
+        if name != "crm":  # crm's leaves have their own
+            _settings_options(action)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _apply_settings(args)
+        return args.func(args, settings)
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+    except Exception as exc:
+        print(f"cx-worker {args.command}: could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

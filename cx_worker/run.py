@@ -1,0 +1,199 @@
+"""The stages of a nightly run as plain functions; `flows/nightly.py` wires them into Prefect.
+
+pull → redact → after-call work → outcome → evals → CRM write-back (held on a breach). Each stage reads and writes
+the store, keyed so that a re-run after a crash redoes only what is missing and never duplicates a note.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from cx_worker.acw import AcwError, Disposition, prompt_hash, write_after_call_work
+from cx_worker.classify import classify
+from cx_worker.crm import SqliteCrm
+from cx_worker.models import Interaction
+from cx_worker.redact import redact_interaction
+from cx_worker.settings import Settings
+from cx_worker.source import Read, read_interactions
+from cx_worker.store import Store
+
+
+@dataclass
+class Pulled:
+    """What a night's pull found."""
+
+    interactions: list[Interaction] = field(default_factory=list)
+    read: int = 0
+    rejected: int = 0
+    skipped: int = 0  # already done in an earlier run
+    offsets: dict[str, int] = field(default_factory=dict)
+
+
+def input_hash(interaction: Interaction) -> str:
+    """sha256 of the canonical interaction as read (before redaction)."""
+    return hashlib.sha256(interaction.model_dump_json().encode()).hexdigest()[:16]
+
+
+def pull(settings: Settings, *, store: Store, run_id: str, limit: int | None) -> Pulled:
+    """Read new contacts after the watermark; quarantine bad lines and duplicate ids; stop after `limit` good ones."""
+    files = {}
+    pulled = Pulled()
+    seen: set[str] = set()
+    offsets = {}
+    for item in read_interactions(settings.source, offsets=_offsets(store, settings)):
+        if limit is not None and len(pulled.interactions) >= limit:
+            break
+        pulled.read += 1
+        offsets[item.file] = item.end_offset
+        if not isinstance(item, Read):
+            pulled.rejected += 1
+            store.quarantine(run_id=run_id, interaction_id=item.interaction_id, origin=item.origin, stage="read",
+                             reason=item.reason)
+            continue
+        iid = item.interaction.id
+        if iid in seen:
+            pulled.rejected += 1
+            store.quarantine(run_id=run_id, interaction_id=iid, origin=item.origin, stage="read",
+                             reason=f"duplicate id {iid!r} in this batch")
+            continue
+        seen.add(iid)
+        done = store.contact(iid)
+        if done is not None and done["status"] in ("done", "acw_failed") and done["input_hash"] == input_hash(
+            item.interaction
+        ):
+            pulled.skipped += 1
+            continue
+        files[iid] = item.file
+        pulled.interactions.append(item.interaction)
+    pulled.offsets = offsets
+    return pulled
+
+
+def _offsets(store: Store, settings: Settings) -> dict[str, int]:
+    return {p: store.watermark(_origin(settings, p)) for p in _names(settings)}
+
+
+def _names(settings: Settings) -> list[str]:
+    from cx_worker.source import source_files
+
+    return [p.name for p in source_files(settings.source)]
+
+
+def _origin(settings: Settings, name: str) -> str:
+    return f"{settings.source.resolve()}::{name}"
+
+
+def advance_watermark(settings: Settings, *, store: Store, offsets: dict[str, int]) -> None:
+    """Record how far each source file has been read: the next run starts there."""
+    for name, offset in offsets.items():
+        store.set_watermark(_origin(settings, name), offset)
+
+
+def redact(interactions: list[Interaction], *, store: Store, run_id: str, enabled: bool) -> list[Interaction]:
+    """Redact personal data and record each contact's progress; returns what the LLM may see."""
+    out = []
+    for interaction in interactions:
+        redacted, counts = redact_interaction(interaction) if enabled else (interaction, {})
+        store.put_contact(interaction.id, run_id=run_id, input_hash=input_hash(interaction),
+                          redacted=redacted.model_dump_json(), pii_counts=counts, status="pending")
+        out.append(redacted)
+    return out
+
+
+def draft(
+    interactions: list[Interaction],
+    *,
+    llm,
+    settings: Settings,
+    dispositions: tuple[Disposition, ...],
+    store: Store,
+    run_id: str,
+    on_progress: Callable[[], None] | None = None,
+) -> Counter:
+    """Write the after-call work of every contact, `settings.llm_concurrency` calls at a time.
+
+    A contact whose work is already stored for this prompt and model is not sent again. A contact whose call fails
+    is quarantined with the reason; the others go on.
+    """
+    key = prompt_hash(dispositions)
+    counts: Counter = Counter()
+
+    def one(interaction: Interaction) -> str:
+        if store.acw(interaction.id, prompt_hash=key, model=settings.llm_model) is not None:
+            return "reused"
+        try:
+            result = write_after_call_work(interaction, llm=llm, model=settings.llm_model, dispositions=dispositions,
+                                           method=settings.llm_structured_output, language=settings.crm_language)
+        except AcwError as exc:
+            return _fail(interaction.id, str(exc))
+        except Exception as exc:  # network, timeout after retries: quarantine, never kill the run
+            return _fail(interaction.id, f"LLM call failed: {type(exc).__name__}: {str(exc)[:300]}")
+        store.put_acw(interaction.id, prompt_hash=key, model=settings.llm_model, run_id=run_id,
+                      output=result.work.model_dump(), usage=result.usage)
+        return "drafted"
+
+    def _fail(iid: str, reason: str) -> str:
+        store.quarantine(run_id=run_id, interaction_id=iid, origin=iid, stage="after_call_work", reason=reason)
+        store.set_contact_status(iid, "acw_failed")
+        return "failed"
+
+    with ThreadPoolExecutor(max_workers=max(1, settings.llm_concurrency)) as pool:
+        for status in pool.map(one, interactions):
+            counts[status] += 1
+            if on_progress:
+                on_progress()
+    return counts
+
+
+def outcomes(interactions: list[Interaction], *, collection, store: Store, run_id: str, k: int) -> Counter:
+    """Classify every contact's outcome (no LLM involved) and store it."""
+    counts: Counter = Counter()
+    for interaction, outcome in zip(interactions, classify(interactions, collection=collection, k=k), strict=True):
+        store.put_outcome(interaction.id, run_id=run_id, outcome=outcome.model_dump())
+        counts[outcome.label] += 1
+    return counts
+
+
+def write_back(
+    interactions: list[Interaction], *, store: Store, crm: SqliteCrm, run_id: str, settings: Settings,
+    dispositions: tuple[Disposition, ...], hold: bool,
+) -> Counter:
+    """One CRM note per contact with valid after-call work; all held when the run's evals breached."""
+    key = prompt_hash(dispositions)
+    counts: Counter = Counter()
+    for interaction in interactions:
+        acw = store.acw(interaction.id, prompt_hash=key, model=settings.llm_model)
+        if acw is None:
+            continue
+        outcome = store.outcome(interaction.id)
+        payload = {
+            "interaction_id": interaction.id, "run_id": run_id, "channel": interaction.channel,
+            "queue": interaction.queue, "customer_id": interaction.customer_id, "model": settings.llm_model,
+            "prompt_hash": key, "work": acw["output"],
+            "outcome": {k: outcome[k] for k in ("label", "confidence", "evidence", "signals")} if outcome else
+            {"label": "unresolved", "confidence": 0.0, "evidence": [], "signals": {}},
+        }
+        counts[crm.write(json.loads(json.dumps(payload)), hold=hold)] += 1
+        store.set_contact_status(interaction.id, "done")
+    for interaction in interactions:
+        if (c := store.contact(interaction.id)) and c["status"] == "pending":
+            store.set_contact_status(interaction.id, "done")
+    return counts
+
+
+@contextmanager
+def llm_endpoint(settings: Settings, *, needed: bool = True) -> Iterator[str | None]:
+    """The configured endpoint, or the embedded llama.cpp server started for the duration of the block."""
+    if settings.llm_base_url or not needed:
+        yield settings.llm_base_url
+        return
+    from cx_worker.llm_server import EmbeddedServer
+
+    with EmbeddedServer(settings) as server:
+        yield server.base_url

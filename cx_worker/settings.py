@@ -1,0 +1,80 @@
+"""Settings: one class, read from `CX_*` environment variables, each also a CLI option.
+
+Built once at the entry point and passed down; nothing reads it at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Everything a run can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="CX_", extra="ignore")
+
+    llm_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible endpoint, e.g. https://api.openai.com/v1. Unset: the embedded llama.cpp server "
+        "is started for the run and stopped after it.",
+    )
+    llm_api_key: SecretStr = Field(
+        default=SecretStr("not-needed"), description="API key for the endpoint. Never logged."
+    )
+    llm_model: str = Field(default="qwen2.5-1.5b-instruct", description="Model name sent to the endpoint.")
+    llm_structured_output: Literal["function_calling", "json_schema", "json_mode"] = Field(
+        default="function_calling",
+        description="How structured output is asked for. llama.cpp's server rejects json_schema; use function_calling.",
+    )
+    llm_timeout: float = Field(default=180.0, description="Seconds before one LLM request times out.")
+    llm_max_retries: int = Field(default=2, description="SDK retries on 429/5xx and timeouts, per call.")
+    llm_max_tokens: int = Field(default=700, description="Output token cap per after-call-work call.")
+    llm_concurrency: int = Field(default=1, description="LLM calls in flight at once.")
+    llm_threads: int = Field(default=2, description="CPU threads of the embedded llama.cpp server.")
+    llm_context: int = Field(default=4096, description="Context window of the embedded llama.cpp server (tokens).")
+
+    source: Path = Field(
+        default=PROJECT_ROOT / "data" / "contacts", description="Folder of canonical Interaction JSONL files."
+    )
+    data_dir: Path = Field(default=Path(".cx"), description="Store, Chroma, reports, models live here.")
+    dispositions: Path = Field(
+        default=PROJECT_ROOT / "config" / "dispositions.yaml", description="Disposition taxonomy (ops-owned)."
+    )
+    thresholds: Path = Field(
+        default=PROJECT_ROOT / "evals" / "thresholds.yaml", description="Governance thresholds (governance-owned)."
+    )
+    exemplars: Path = Field(
+        default=PROJECT_ROOT / "evals" / "datasets" / "exemplars.jsonl",
+        description="Labelled exemplar contacts that seed the outcome classifier.",
+    )
+    labelled: Path = Field(
+        default=PROJECT_ROOT / "evals" / "datasets" / "labels.jsonl",
+        description="Reference outcome labels (id, label) for the outcome-accuracy metric.",
+    )
+    redact: bool = Field(default=True, description="Redact personal data before anything reaches the LLM.")
+    crm_language: str = Field(default="en", description="Language the summary and CRM note are written in.")
+    knn_k: int = Field(default=7, description="Neighbours in the outcome classifier's vote.")
+    review_confidence: float = Field(default=0.5, description="Outcomes below this confidence go to review.")
+    limit: int | None = Field(default=12, description="Contacts per nightly run; None reads every new contact.")
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "store.sqlite"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"

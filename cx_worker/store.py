@@ -1,0 +1,216 @@
+"""The store: one SQLite file with runs, per-contact progress, after-call work, outcomes, eval results,
+quarantine and the source watermark.
+
+Every write is an upsert keyed by what makes it unique (interaction id + prompt hash + model for LLM output),
+so a re-run after a crash never duplicates anything.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL,
+    config TEXT, summary TEXT
+);
+CREATE TABLE IF NOT EXISTS contacts (
+    interaction_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, input_hash TEXT NOT NULL,
+    redacted TEXT NOT NULL, pii_counts TEXT NOT NULL, status TEXT NOT NULL, updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS after_call_work (
+    interaction_id TEXT NOT NULL, prompt_hash TEXT NOT NULL, model TEXT NOT NULL, run_id TEXT NOT NULL,
+    output TEXT NOT NULL, prompt_tokens INTEGER, completion_tokens INTEGER, seconds REAL, created_at TEXT NOT NULL,
+    PRIMARY KEY (interaction_id, prompt_hash, model)
+);
+CREATE TABLE IF NOT EXISTS outcomes (
+    interaction_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, label TEXT NOT NULL, confidence REAL NOT NULL,
+    evidence TEXT NOT NULL, signals TEXT NOT NULL, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT, interaction_id TEXT, origin TEXT NOT NULL,
+    stage TEXT NOT NULL, reason TEXT NOT NULL, created_at TEXT NOT NULL,
+    UNIQUE (origin, stage, reason)
+);
+CREATE TABLE IF NOT EXISTS eval_results (
+    run_id TEXT NOT NULL, metric TEXT NOT NULL, score REAL, threshold REAL, success INTEGER NOT NULL,
+    measured INTEGER NOT NULL, reason TEXT NOT NULL, details TEXT NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, metric)
+);
+CREATE TABLE IF NOT EXISTS watermark (origin TEXT PRIMARY KEY, offset INTEGER NOT NULL, updated_at TEXT NOT NULL);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC timestamp plus a short random suffix."""
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+class Store:
+    """The run's SQLite store. Safe to open from several processes (WAL, busy timeout)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _exec(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        return self.db.execute(sql, args)
+
+    # runs
+    def start_run(self, run_id: str, *, config: dict[str, Any]) -> None:
+        self._exec(
+            "INSERT OR IGNORE INTO runs (run_id, started_at, status, config) VALUES (?, ?, 'running', ?)",
+            (run_id, _now(), json.dumps(config, default=str)),
+        )
+
+    def finish_run(self, run_id: str, *, status: str, summary: dict[str, Any]) -> None:
+        self._exec(
+            "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
+            (_now(), status, json.dumps(summary, default=str), run_id),
+        )
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        row = self._exec("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return _row(row, "config", "summary")
+
+    def runs(self, *, limit: int = 30) -> list[dict[str, Any]]:
+        """The latest runs, newest first."""
+        rows = self._exec("SELECT * FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?", (limit,))
+        return [_row(r, "config", "summary") for r in rows]
+
+    # contacts: per-contact progress
+    def contact(self, interaction_id: str) -> dict[str, Any] | None:
+        row = self._exec("SELECT * FROM contacts WHERE interaction_id = ?", (interaction_id,)).fetchone()
+        return _row(row, "redacted", "pii_counts")
+
+    def put_contact(
+        self, interaction_id: str, *, run_id: str, input_hash: str, redacted: str, pii_counts: dict, status: str
+    ) -> None:
+        self._exec(
+            "INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(interaction_id) DO UPDATE SET "
+            "run_id=excluded.run_id, input_hash=excluded.input_hash, redacted=excluded.redacted, "
+            "pii_counts=excluded.pii_counts, status=excluded.status, updated_at=excluded.updated_at",
+            (interaction_id, run_id, input_hash, redacted, json.dumps(pii_counts), status, _now()),
+        )
+
+    def set_contact_status(self, interaction_id: str, status: str) -> None:
+        self._exec(
+            "UPDATE contacts SET status = ?, updated_at = ? WHERE interaction_id = ?", (status, _now(), interaction_id)
+        )
+
+    def run_contacts(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self._exec("SELECT * FROM contacts WHERE run_id = ? ORDER BY interaction_id", (run_id,))
+        return [_row(r, "redacted", "pii_counts") for r in rows]
+
+    # after-call work
+    def acw(self, interaction_id: str, *, prompt_hash: str, model: str) -> dict[str, Any] | None:
+        row = self._exec(
+            "SELECT * FROM after_call_work WHERE interaction_id = ? AND prompt_hash = ? AND model = ?",
+            (interaction_id, prompt_hash, model),
+        ).fetchone()
+        return _row(row, "output")
+
+    def latest_acw(self, interaction_id: str) -> dict[str, Any] | None:
+        row = self._exec(
+            "SELECT * FROM after_call_work WHERE interaction_id = ? ORDER BY created_at DESC LIMIT 1",
+            (interaction_id,),
+        ).fetchone()
+        return _row(row, "output")
+
+    def put_acw(
+        self, interaction_id: str, *, prompt_hash: str, model: str, run_id: str, output: dict, usage: dict
+    ) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO after_call_work VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                interaction_id, prompt_hash, model, run_id, json.dumps(output),
+                usage.get("prompt_tokens"), usage.get("completion_tokens"), usage.get("seconds"), _now(),
+            ),
+        )
+
+    # outcomes
+    def put_outcome(self, interaction_id: str, *, run_id: str, outcome: dict) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO outcomes VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                interaction_id, run_id, outcome["label"], outcome["confidence"],
+                json.dumps(outcome.get("evidence", [])), json.dumps(outcome.get("signals", {})), _now(),
+            ),
+        )
+
+    def outcome(self, interaction_id: str) -> dict[str, Any] | None:
+        row = self._exec("SELECT * FROM outcomes WHERE interaction_id = ?", (interaction_id,)).fetchone()
+        return _row(row, "evidence", "signals")
+
+    # quarantine
+    def quarantine(self, *, run_id: str | None, interaction_id: str | None, origin: str, stage: str, reason: str) -> None:
+        self._exec(
+            "INSERT OR IGNORE INTO quarantine (run_id, interaction_id, origin, stage, reason, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (run_id, interaction_id, origin, stage, reason[:2000], _now()),
+        )
+
+    def quarantined(self, *, run_id: str | None = None) -> list[dict[str, Any]]:
+        if run_id is None:
+            rows = self._exec("SELECT * FROM quarantine ORDER BY id")
+        else:
+            rows = self._exec("SELECT * FROM quarantine WHERE run_id = ? ORDER BY id", (run_id,))
+        return [dict(r) for r in rows]
+
+    # eval results
+    def put_eval(self, run_id: str, result: dict[str, Any]) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO eval_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id, result["metric"], result.get("score"), result.get("threshold"), int(result["success"]),
+                int(result["measured"]), result["reason"], json.dumps(result.get("details", {}), default=str), _now(),
+            ),
+        )
+
+    def evals(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self._exec("SELECT * FROM eval_results WHERE run_id = ? ORDER BY metric", (run_id,))
+        return [_row(r, "details") for r in rows]
+
+    # watermark
+    def watermark(self, origin: str) -> int:
+        row = self._exec("SELECT offset FROM watermark WHERE origin = ?", (origin,)).fetchone()
+        return int(row["offset"]) if row else 0
+
+    def set_watermark(self, origin: str, offset: int) -> None:
+        self._exec(
+            "INSERT INTO watermark VALUES (?, ?, ?) ON CONFLICT(origin) DO UPDATE SET "
+            "offset = excluded.offset, updated_at = excluded.updated_at",
+            (origin, offset, _now()),
+        )
+
+    def iter_rows(self, sql: str, args: tuple = ()) -> Iterator[dict[str, Any]]:
+        for row in self._exec(sql, args):
+            yield dict(row)
+
+
+def _row(row: sqlite3.Row | None, *json_cols: str) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    out = dict(row)
+    for col in json_cols:
+        if out.get(col) is not None:
+            out[col] = json.loads(out[col])
+    return out

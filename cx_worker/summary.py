@@ -1,0 +1,82 @@
+"""What ops see of a run: the progress bar while it drafts, and the summary at the end (console and artifact)."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[], None] | None]:
+    """A progress bar on stderr while contacts are drafted; yields the function that advances it."""
+    if not enabled or total == 0:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+        TimeRemainingColumn
+
+    columns = (TextColumn("after-call work"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TextColumn("eta"), TimeRemainingColumn())
+    with Progress(*columns, console=Console(file=sys.stderr)) as bar:
+        task = bar.add_task("draft", total=total)
+        yield lambda: bar.advance(task)
+
+
+def run_summary(
+    run_id: str, *, pulled, drafted: Counter, outcomes: Counter, notes: Counter, report, report_html: Path, store
+) -> dict[str, Any]:
+    """The run's summary: the contract of `cx-worker nightly --json`."""
+    quarantined = len(store.quarantined(run_id=run_id))
+    return {
+        "run_id": run_id,
+        "read": pulled.read,
+        "new": len(pulled.interactions),
+        "skipped": pulled.skipped,
+        "written": notes.get("delivered", 0) + notes.get("held", 0),
+        "delivered": notes.get("delivered", 0),
+        "held": notes.get("held", 0),
+        "quarantined": quarantined,
+        "drafted": dict(drafted),
+        "outcomes": dict(outcomes),
+        "eval": {"verdict": report.verdict, **report.scores()},
+        "report_html": str(report_html.resolve()),
+    }
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """The summary as ops read it at the end of a run."""
+    ev = summary["eval"]
+    scores = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} n/a" for k, v in ev.items() if k != "verdict")
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(summary["outcomes"].items())) or "none"
+    lines = [
+        f"cx-worker nightly run {summary['run_id']}",
+        f"  contacts read {summary['read']} (new {summary['new']}, already done {summary['skipped']}), "
+        f"notes written {summary['written']} (delivered {summary['delivered']}, held {summary['held']}), "
+        f"quarantined {summary['quarantined']}",
+        f"  outcomes: {outcomes}",
+        f"  eval verdict: {ev['verdict'].upper()} ({scores})",
+        f"  governance report: {summary['report_html']}",
+    ]
+    if summary["held"]:
+        lines.append(f"  write-back HELD: review the report, then `cx-worker release {summary['run_id']} --by NAME "
+                     f"--reason TEXT`")
+    return "\n".join(lines)
+
+
+def summary_markdown(summary: dict[str, Any], report) -> str:
+    """The Prefect markdown artifact of a run."""
+    rows = "\n".join(
+        f"| {r.metric} | {'—' if r.score is None else f'{r.score:.3f}'} | "
+        f"{'≥' if r.direction == 'min' else '≤'} {r.threshold} | "
+        f"{('pass' if r.success else '**FAIL**') if r.measured else 'not measured'} |"
+        for r in report.results
+    )
+    return (
+        f"# cx-worker nightly {summary['run_id']}\n\n**Verdict: {report.verdict.upper()}**\n\n"
+        f"```\n{summary_text(summary)}\n```\n\n| metric | score | threshold | result |\n|---|---|---|---|\n{rows}\n"
+    )
