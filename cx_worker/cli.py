@@ -43,7 +43,7 @@ def cmd_nightly(args: argparse.Namespace, settings: Settings) -> int:
         os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     from flows.nightly import nightly
 
-    summary = nightly(source=str(args.source) if args.source else None, limit=args.limit, all_contacts=args.all,
+    summary = nightly(limit=args.limit, all_contacts=args.all,
                       progress=not args.json and sys.stderr.isatty() or args.progress)
     if args.json:
         print(json.dumps(summary))
@@ -157,7 +157,6 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("nightly", help="run the nightly flow over new contacts")
-    p.add_argument("--source", type=Path, help="folder (or file) of canonical Interaction JSONL [CX_SOURCE]")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--limit", type=int, help="contacts this run (default CX_LIMIT, 12)")
     size.add_argument("--all", action="store_true", help="every new contact")

@@ -33,10 +33,18 @@ def open_collection(path: Path, *, name: str = COLLECTION, client=None):
     )
 
 
+# How a contact ends says most about its outcome; the opening says what it was about. Keeping both, and not the
+# middle of a long chat, keeps the text within one or two embedding windows.
+_OPENING, _ENDING = 2, 6
+
+
 def document(interaction: Interaction) -> str:
-    """The text an interaction is embedded as: its redacted transcript."""
+    """The text an interaction is embedded as: the opening and closing turns of its redacted transcript."""
     redacted, _ = redact_interaction(interaction)
-    return redacted.transcript()
+    turns = redacted.turns
+    if len(turns) > _OPENING + _ENDING:
+        turns = turns[:_OPENING] + turns[-_ENDING:]
+    return "\n".join(f"{t.speaker}: {t.text}" for t in turns)
 
 
 def read_exemplars(path: Path) -> Iterator[Exemplar]:

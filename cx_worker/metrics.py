@@ -133,10 +133,13 @@ def ungrounded_facts(summary: str, transcript: str) -> list[str]:
     """Amounts, dates and ids in `summary` that do not occur in `transcript` (digits compared, not formatting)."""
     digits_in_transcript = re.sub(r"[^\d]", " ", transcript)
     transcript_l = transcript.lower()
-    missing = []
+    missing, covered = [], []
     for pattern in (_MONEY, _DATE, _ID):
         for m in pattern.finditer(summary):
             fact = m.group(0)
+            if any(a <= m.start() < b for a, b in covered):
+                continue  # already judged as part of an amount or date
+            covered.append(m.span())
             if pattern is _ID and not re.search(r"\d{3,}", fact):
                 continue  # short numbers ("2 days") are not ids
             if fact.lower() in transcript_l:

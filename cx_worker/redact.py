@@ -16,8 +16,10 @@ _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
 # 13-19 digits, optionally grouped by spaces or dashes; Luhn decides.
 _CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
 # North-American and international shapes: (791) 582-4288, 791-582-4288, +44 20 7946 0958, 07700 900123.
+# Not part of a longer digit run (a card or account number split in groups is not a phone).
 _PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}(?!\w)"
+    r"(?<![\w+])(?<!\d[\s.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{2,4}[\s.-])\d{3,4}[\s.-]?\d{3,4}"
+    r"(?![\s.-]?\d)(?!\w)"
     r"|(?<![\w+])\+\d{10,14}(?!\w)"
 )
 

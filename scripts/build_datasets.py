@@ -1,0 +1,228 @@
+"""Build the bundled contacts and the eval/exemplar datasets from the public data in ../shared/data.
+
+    .venv/bin/python scripts/build_datasets.py --shared /work/shared/data
+
+Deterministic: the same input and seed give byte-identical files. Writes data/contacts/{sample.jsonl,LICENSES.md}
+and evals/datasets/{labels,references,exemplars}.jsonl and README.md; prints label counts per source and file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cx_worker.datasets import (  # noqa: E402
+    ABCD_LICENCE,
+    TWEETSUMM_LICENCE,
+    abcd_flows,
+    abcd_to_interaction,
+    tweetsumm_label,
+    tweetsumm_references,
+    tweetsumm_to_interaction,
+)
+from cx_worker.models import OUTCOME_LABELS, Exemplar  # noqa: E402
+
+SAMPLE_PER_SOURCE = 24
+MIN_PER_LABEL = 3  # every label that occurs gets at least this many sample contacts (or all it has)
+ABCD_EXEMPLARS = 400
+MAX_BYTES = 2_000_000
+SOURCE_TAG = {"abcd": "abcd-act", "tweetsumm": "tweetsumm-rubric"}
+
+
+def _stratified(records: list[dict], *, n: int, rng: random.Random) -> list[dict]:
+    """n records covering every label: MIN_PER_LABEL of each first, then the rest at random."""
+    by_label: dict[str, list[dict]] = {}
+    for rec in records:
+        by_label.setdefault(rec["label"], []).append(rec)
+    chosen: list[dict] = []
+    for label in sorted(by_label):
+        pool = by_label[label][:]
+        rng.shuffle(pool)
+        chosen += pool[:MIN_PER_LABEL]
+    rest = [r for r in records if r not in chosen]
+    rng.shuffle(rest)
+    chosen += rest[: n - len(chosen)]
+    return sorted(chosen, key=lambda r: r["index"])
+
+
+def _balanced(records: list[dict], *, n: int, rng: random.Random) -> list[dict]:
+    """Up to n records, keeping every record of the rarer labels and filling up with the commonest."""
+    counts = Counter(r["label"] for r in records)
+    keep: list[dict] = []
+    for done, (label, _) in enumerate(sorted(counts.items(), key=lambda kv: (kv[1], kv[0]))):
+        pool = [r for r in records if r["label"] == label]
+        rng.shuffle(pool)
+        keep += pool[: (n - len(keep)) // (len(counts) - done)]
+    return sorted(keep, key=lambda r: r["index"])
+
+
+def _jsonl(path: Path, rows: list[str]) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(row + "\n" for row in rows)
+    path.write_text(text, encoding="utf-8")
+    return len(text.encode())
+
+
+def _count_table(title: str, counts: dict[str, Counter]) -> str:
+    lines = [f"| {title} | " + " | ".join(OUTCOME_LABELS) + " | unlabelled | total |", "|---" * 8 + "|"]
+    for name, c in counts.items():
+        cells = [str(c.get(label, 0)) for label in OUTCOME_LABELS] + [str(c.get(None, 0)), str(sum(c.values()))]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=Path("/work/shared/data"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent, help="project root")
+    parser.add_argument("--seed", type=int, default=20261101)
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+
+    flows = abcd_flows(json.loads((args.shared / "abcd/ontology.json").read_text()))
+    raw_abcd = json.loads((args.shared / "abcd/abcd_dev_original_text_subflow.json").read_text())
+    abcd = []
+    for index, (text, subflow) in enumerate(raw_abcd):
+        interaction, label, reason = abcd_to_interaction(text, subflow, index=index, flows=flows)
+        abcd.append({"index": index, "source": "abcd", "interaction": interaction, "label": label, "reason": reason})
+    tweets = []
+    for index, line in enumerate((args.shared / "tweetsumm/tweetsumm_dialogs.jsonl").read_text().splitlines()):
+        obj = json.loads(line)
+        interaction, label, reason = tweetsumm_to_interaction(obj, index=index)
+        tweets.append({"index": index, "source": "tweetsumm", "interaction": interaction, "label": label,
+                       "reason": reason, "summaries": tweetsumm_references(obj)})
+
+    labelled_abcd = [r for r in abcd if r["label"] is not None]  # chats whose ACT lines decide nothing stay out
+    sample = _stratified(labelled_abcd, n=SAMPLE_PER_SOURCE, rng=rng) + \
+        _stratified(tweets, n=SAMPLE_PER_SOURCE, rng=rng)
+    sample_ids = {r["interaction"].id for r in sample}
+    rest_abcd = [r for r in labelled_abcd if r["interaction"].id not in sample_ids]
+    rest_tweets = [r for r in tweets if r["interaction"].id not in sample_ids]
+
+    def exemplar_row(r: dict) -> str:
+        ex = Exemplar(interaction=r["interaction"], label=r["label"], source=SOURCE_TAG[r["source"]], reason=r["reason"])
+        return ex.model_dump_json(exclude_none=True)
+
+    n_abcd = ABCD_EXEMPLARS
+    while True:  # shrink the ABCD share until the exemplar file fits
+        exemplars = rest_tweets + _balanced(rest_abcd, n=n_abcd, rng=random.Random(args.seed + n_abcd))
+        ex_rows = [exemplar_row(r) for r in exemplars]
+        if sum(len(row.encode()) + 1 for row in ex_rows) < MAX_BYTES:
+            break
+        n_abcd -= 25
+
+    out = args.out
+    sizes = {
+        "data/contacts/sample.jsonl": _jsonl(
+            out / "data/contacts/sample.jsonl", [r["interaction"].model_dump_json(exclude_none=True) for r in sample]),
+        "evals/datasets/labels.jsonl": _jsonl(out / "evals/datasets/labels.jsonl", [json.dumps(
+            {"id": r["interaction"].id, "label": r["label"], "source": SOURCE_TAG[r["source"]], "reason": r["reason"]},
+            ensure_ascii=False) for r in sample]),
+        "evals/datasets/references.jsonl": _jsonl(out / "evals/datasets/references.jsonl", [json.dumps(
+            {"id": r["interaction"].id, "summaries": r["summaries"]}, ensure_ascii=False)
+            for r in sample if r["source"] == "tweetsumm"]),
+        "evals/datasets/exemplars.jsonl": _jsonl(out / "evals/datasets/exemplars.jsonl", ex_rows),
+    }
+    for name, size in sizes.items():
+        assert size < MAX_BYTES, f"{name} is {size} bytes"
+
+    def by_source(rows: list[dict]) -> dict[str, Counter]:
+        return {src: Counter(r["label"] for r in rows if r["source"] == src) for src in ("abcd", "tweetsumm")}
+
+    tables = {
+        "source (all records)": {"abcd": Counter(r["label"] for r in abcd),
+                                 "tweetsumm": Counter(r["label"] for r in tweets)},
+        "sample.jsonl / labels.jsonl": by_source(sample),
+        "exemplars.jsonl": by_source(exemplars),
+    }
+    handcheck = _handcheck_summary(out / "evals/datasets/tweetsumm_handcheck.jsonl", tweets)
+    _write_docs(out, args, tables, sizes, handcheck)
+    for title, counts in tables.items():
+        print(_count_table(title, counts), end="\n\n")
+    for name, size in sizes.items():
+        print(f"{name}: {size:,} bytes")
+    print(handcheck)
+
+
+def _handcheck_summary(path: Path, tweets: list[dict]) -> str:
+    if not path.exists():
+        return "Hand-check: not done yet."
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    current = {r["interaction"].id: r["label"] for r in tweets}
+    stale = [r["id"] for r in rows if current.get(r["id"]) != r["rubric_label"]]
+    agree = sum(r["agrees"] for r in rows)
+    text = f"Hand-check: the rubric agrees with a human reading on {agree}/{len(rows)} dialogs ({agree / len(rows):.0%})."
+    if stale:
+        text += f" WARNING: the rubric now labels {len(stale)} of them differently than when checked: {stale[:5]}"
+    return text
+
+
+def _licence_lines(shared: Path) -> str:
+    mit = (shared / "abcd/LICENSE_MIT_asapp.txt").read_text().strip()
+    cc0 = (shared / "tweetsumm/LICENSE_CC0.txt").read_text().splitlines()
+    return (
+        "## ABCD (Action-Based Conversations Dataset), ASAPP, NAACL 2021\n"
+        "Source: github.com/asappresearch/abcd via github.com/wyshi/sdp_transformers (dev split, "
+        f"abcd_dev_original_text_subflow.json). Licence recorded in each contact: `{ABCD_LICENCE}`.\n\n"
+        f"```\n{mit}\n```\n\n"
+        "## TweetSumm (Feigenblat et al., Findings of EMNLP 2021)\n"
+        f"Licence recorded in each contact: `{TWEETSUMM_LICENCE}`.\n"
+        "- Dialog text: Kaggle \"Customer Support on Twitter\" corpus (as processed in "
+        "github.com/IssamLaradji/chat_summarization_tutorial), CC BY-NC-SA 4.0: non-commercial use, share alike, "
+        "attribution. Customer handles are the corpus's anonymised numbers.\n"
+        "- Summaries: github.com/guyfe/Tweetsumm (tweet_sum_data_files/), "
+        f"{cc0[2].strip() if len(cc0) > 2 else 'CC0 1.0 Universal'} (LICENSE_CC0.txt: \"{cc0[0].strip()}\").\n"
+    )
+
+
+def _write_docs(out: Path, args: argparse.Namespace, tables: dict, sizes: dict, handcheck: str) -> None:
+    licences = _licence_lines(args.shared)
+    (out / "data/contacts/LICENSES.md").write_text(
+        "# Licences of the bundled contacts (data/contacts/sample.jsonl)\n\n"
+        "Real public data, not written for this project; converted by `scripts/build_datasets.py`. "
+        "Timestamps and customer ids of ABCD contacts are synthetic.\n\n" + licences)
+    counts = "\n\n".join(_count_table(title, c) for title, c in tables.items())
+    files = "\n".join(f"- `{name}`: {size:,} bytes" for name, size in sizes.items())
+    (out / "evals/datasets/README.md").write_text(f"""# Eval and exemplar datasets
+
+Made by `.venv/bin/python scripts/build_datasets.py --shared /work/shared/data` (seed {args.seed}; deterministic)
+from ABCD and TweetSumm; conversion and labelling rules in `cx_worker/datasets.py`, in prose in
+`evals/labelling_rubric.md`. Labels are kept apart from the contacts: a contact never carries its label, the ABCD
+`ACT:` lines (which record the outcome) are dropped from its turns, and the TweetSumm summaries (the label source and
+the ROUGE reference) are not in the contact.
+
+- `data/contacts/sample.jsonl`: the bundled nightly contacts, {SAMPLE_PER_SOURCE} ABCD + {SAMPLE_PER_SOURCE} TweetSumm
+  `Interaction`s, stratified so each label that occurs has at least {MIN_PER_LABEL}.
+- `labels.jsonl`: `{{"id", "label", "source": "abcd-act"|"tweetsumm-rubric", "reason"}}` for every sample contact.
+- `references.jsonl`: `{{"id", "summaries": [...]}}`, the human summaries (one string per annotator) of the
+  TweetSumm sample contacts, for ROUGE.
+- `exemplars.jsonl`: `Exemplar`s for the outcome classifier's vector store, none of them in the sample: every other
+  TweetSumm dialog and a label-balanced subset of the other labelled ABCD chats (all of the rarer labels kept).
+- `tweetsumm_handcheck.jsonl`: a human reading (turns and summaries) of 50 TweetSumm dialogs against the rubric.
+  {handcheck}
+
+ABCD chats whose ACT lines record no outcome (only identity checks and look-ups) are left unlabelled and used
+nowhere: the rules do not guess them. TweetSumm labels are rubric labels over human summaries, not ground truth;
+see the hand-check for how often they match a reading of the whole dialog.
+
+## Label counts
+
+{counts}
+
+## Files
+
+{files}
+
+## Licences
+
+{licences}""")
+
+
+if __name__ == "__main__":
+    main()

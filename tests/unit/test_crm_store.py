@@ -1,0 +1,51 @@
+from cx_worker.crm import SqliteCrm, note_key
+from cx_worker.store import Store
+
+
+def _payload(iid="c1", run="r1", summary="Customer asked for a refund of $40; refund issued."):
+    return {
+        "interaction_id": iid, "run_id": run, "channel": "chat", "queue": "billing", "customer_id": "u1",
+        "model": "m", "prompt_hash": "p",
+        "work": {"summary": summary, "customer_intent": "refund", "disposition": "refund_or_credit",
+                 "action_items": [{"description": "check refund posted", "owner": "customer", "due": None}],
+                 "crm_note": "Refund issued.", "sentiment_start": "negative", "sentiment_end": "positive",
+                 "emotional_risk": {"flag": False, "reason": ""}, "handoff_context": ""},
+        "outcome": {"label": "resolved", "confidence": 0.9, "evidence": [], "signals": {}},
+    }
+
+
+def test_rewriting_a_note_never_duplicates_it(tmp_path):
+    crm = SqliteCrm(tmp_path / "crm.sqlite")
+    assert crm.write(_payload(), hold=False) == "delivered"
+    assert crm.write(_payload(run="r2"), hold=False) == "delivered"
+    notes = crm.notes("c1")
+    assert len(notes) == 1 and notes[0]["note_key"] == note_key("c1", prompt_hash="p", model="m")
+    body = crm.visible("c1")["body"]
+    assert "refund of $40" in body and "Outcome: resolved" in body and "[customer] check refund posted" in body
+
+
+def test_held_notes_are_invisible_until_released_and_release_is_audited(tmp_path):
+    crm = SqliteCrm(tmp_path / "crm.sqlite")
+    assert crm.write(_payload(), hold=True) == "held"
+    assert crm.visible("c1") is None
+    assert crm.release("r1", by="gov lead", reason="checked the breach") == 1
+    assert crm.visible("c1") is not None
+    assert crm.releases("r1")[0]["released_by"] == "gov lead"
+    # a delivered note is not pulled back by a later held write of the same key
+    assert crm.write(_payload(run="r2"), hold=True) == "delivered"
+
+
+def test_store_upserts_and_watermark(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    store.start_run("r1", config={})
+    store.put_acw("c1", prompt_hash="p", model="m", run_id="r1", output={"a": 1}, usage={"seconds": 1.0})
+    store.put_acw("c1", prompt_hash="p", model="m", run_id="r1", output={"a": 2}, usage={})
+    assert store.acw("c1", prompt_hash="p", model="m")["output"] == {"a": 2}
+    assert store.acw("c1", prompt_hash="other", model="m") is None
+    assert store.watermark("f") == 0
+    store.set_watermark("f", 120)
+    store.set_watermark("f", 240)
+    assert store.watermark("f") == 240
+    store.quarantine(run_id="r1", interaction_id=None, origin="a.jsonl:2", stage="read", reason="bad")
+    store.quarantine(run_id="r1", interaction_id=None, origin="a.jsonl:2", stage="read", reason="bad")
+    assert len(store.quarantined(run_id="r1")) == 1

@@ -1,0 +1,45 @@
+from cx_worker.metrics import EvalItem, Groundedness, OutcomeAccuracy, PiiLeakRate, SchemaValidRate, ungrounded_facts
+
+TRANSCRIPT = "customer: I was charged $40 twice on order 8812345\nagent: I refunded $40 to your card today."
+
+
+def _item(iid="c1", summary="Refunded $40 for order 8812345.", **kw):
+    work = {"summary": summary, "crm_note": "ok", "handoff_context": "", "customer_intent": "refund",
+            "emotional_risk": {"flag": False, "reason": ""}, "action_items": []}
+    return EvalItem(interaction_id=iid, transcript=TRANSCRIPT, work=work, **kw)
+
+
+def test_invented_amount_and_id_are_ungrounded():
+    assert ungrounded_facts("Refunded $40 for order 8812345.", TRANSCRIPT) == []
+    assert ungrounded_facts("Refunded $400 and promised a $25 credit.", TRANSCRIPT) == ["$25", "$400"]
+    assert ungrounded_facts("See ticket AB99172.", TRANSCRIPT) == ["AB99172"]
+
+
+def test_groundedness_fails_the_invented_summary():
+    r = Groundedness(0.9).measure([_item(), _item("c2", summary="We refunded $150.")])
+    assert r.score == 0.5 and not r.success and r.details["failures"][0]["id"] == "c2"
+
+
+def test_pii_leak_rate_counts_outputs_with_pii():
+    r = PiiLeakRate(0.0).measure([_item(), _item("c2", summary="Mail sent to jo@example.com")])
+    assert r.score == 0.5 and not r.success and "EMAIL" in r.details["failures"][0]["why"]
+
+
+def test_schema_valid_rate_counts_failures_as_invalid():
+    bad = EvalItem(interaction_id="c3", transcript="", work=None, error="output cut off")
+    r = SchemaValidRate(0.9).measure([_item(), _item("c2"), bad])
+    assert round(r.score, 3) == 0.667 and not r.success
+
+
+def test_not_measured_is_apart_and_not_a_failure():
+    r = OutcomeAccuracy(0.8).measure([_item(outcome="resolved")])
+    assert not r.measured and r.score is None and r.success
+    r = OutcomeAccuracy(0.8).measure([_item(outcome="resolved", reference_outcome="deflected"),
+                                      _item("c2", outcome="deflected", reference_outcome="deflected")])
+    assert r.measured and r.score == 0.5 and not r.success
+
+
+def test_an_error_is_a_failure():
+    broken = EvalItem(interaction_id="c1", transcript="x", work=["not", "a", "dict"])  # type: ignore[arg-type]
+    r = Groundedness(0.5).measure([broken])
+    assert r.measured and not r.success and r.reason.startswith("error while measuring")
