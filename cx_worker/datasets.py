@@ -114,32 +114,39 @@ def abcd_to_interaction(
     return interaction, label, reason
 
 
-# TweetSumm: ordered (label, where, pattern) applied to ONE annotator's summary; first match wins, else
-# "unresolved". `where` is "all" (whole summary) or "agent" (from the first mention of the agent on, so the
-# customer's own words, e.g. "his phone", do not count as the agent moving them to the phone). A "done" verb
-# does not count after a purpose or future word ("to get it resolved", "are being fixed"): `_UNDONE`.
+# TweetSumm: ordered (label, where, pattern) applied to ONE annotator's summary; first match wins, else no
+# outcome is stated. `where` is the part of the summary searched: "all", "customer" (before the first mention of
+# the agent) or "agent" (from it on, so the customer's own words, e.g. "his phone", do not count as the agent
+# moving them to the phone). A "done" verb does not count after a purpose or future word ("to get it resolved",
+# "are being fixed"): `_UNDONE`.
 _UNDONE = re.compile(r"\b(to|will|would|can|could|so|help|try|trying|unable|not|cannot|until|if|get|be|being|after)"
                      r"\W+(\w+\W+){0,3}$")
+_IF = re.compile(r"\b(so that|in order to|if|unless)\b[\w ]{0,30}$")  # "so that they can escalate": not done
+_TEAM = r"(team|department|leadership|manager|supervisor|engineers?|experts?|specialists?|suppliers?)"
 TWEETSUMM_RULES: tuple[tuple[OutcomeLabel, str, str], ...] = (
     ("abandoned", "all", r"(did ?n[o']t|does ?n[o']t|never) (respond|reply|get back)|no (response|reply) from the "
      r"customer|stopped (responding|replying)|(did ?n[o']t|not) hear(d)? back"),
+    ("resolved", "customer", r"\b(prais\w*|compliment\w*|kind words|positive feedback|great feedback)\b"),
     ("resolved", "all", r"\b(fixed|resolved|solved|sorted)\b|\bworking (now|again|fine)\b|\bworks now\b|"
+     r"\b(figured|worked) it out\b|\bdid the trick\b|\bmanaged to (fix|sort|solve|resolve)|"
      r"thank\w* [\w ]{0,25}for (the |their )?(fix|solution|resolving|sorting)|"
      r"\b(has|have|had) been (refunded|credited|rebooked|replaced|reinstated|restored|unlocked|reset|activated)\b"),
-    ("escalated", "agent", r"\b(forward|escalat)\w*\b|\b(team|specialists?|experts?) will (contact|call|get back|"
-     r"reach out|follow up)|\b(pass|send|sent|share|report|refer|rais|notif|noted|logged)\w*\b"
-     r"[\w ,]{0,40}\b(team|department|leadership|manager|supervisor|engineers?|experts?|specialists?)\b|"
-     r"\b(share|send|sent|raise|note)\w* (down )?(the |their |his |her |this |your )?(feedback|comment|concern|"
-     r"complaint|ticket)"),
+    ("escalated", "agent", r"(?<!going )(?<!moving )(?<!look )(?<!looking )\b(forward|escalat)\w*\b|"
+     r"\b" + _TEAM + r" will (contact|call|get back|reach out|follow up)|\bloop\w* in\b|\bfed\w* (\w+ )?back\b|"
+     r"\binternal review|\b(pass|send|sent|share|report|refer|rais|notif|noted|logged)\w*\b[\w ,]{0,60}\b" + _TEAM +
+     r"\b|\b(pass|share|send|sent|raise|note)\w* (down |on )?(the |their |his |her |this |your )?(feedback|"
+     r"comment|concern|complaint|ticket)|\b(feedback|comments?|concerns?) (will|are|is|has|have)( be| been)? "
+     r"(considered|passed|shared|noted|logged|reviewed)"),
     ("deflected", "agent", r"\b(dm|dms|direct message\w*|private message\w*|inbox|(via|in|by|a) pm)\b|"
      r"\b(link|url|website|web ?page|web ?form|online form)\b|\b(submit|fill\w*|complete)\b[\w ]{0,20}\bform\b|"
-     r"\bvisit\b|\b(call|dial|ring)\b|"
-     r"\bvia (phone|e-?mail|chat)|\b(to|and|or|please|kindly|should|can|could|may|must) contact\b|"
-     r"\breach (out|them)|\bget in touch|\bfollow up with|\bcheck (the |their |his |her |your )?(e-?)?mail|"
+     r"\bvisit\b|\b(to|and|or|please|kindly) (call|dial|ring)\b|\bcall (us|them|the|their|our|on|back)\b|"
+     r"\b(phone|call) (number|line)|\b(provid|shar|giv|gave)\w* (the |a |their |two |2 )?(\w+ )?(contact|phone|"
+     r"helpline) numbers?|\bvia (phone|e-?mail|chat)|\be-?mail (us|them|their|the|his|her|your)\b|"
+     r"\b(to|and|or|please|kindly|should|can|could|may|must) contact\b|\breach (out|them)\b(?! again| if| for (any )?further)|"
+     r"\bget in touch|\bfollow up with|\bcheck (the |their |his |her |your )?(e-?)?mail|"
      r"\b(appointment|technician)\b|\b(check|speak|talk) (with|to) (the |their |his |her )?\w+ "
      r"(team|department|desk|store|bank|staff|member|centre|center)|\b(nearest|local|nearby|visit|go to|go into|"
-     r"pop in\w*|take it to|bring it to|in|from|at) (the |a |their |your |any )?(\w+ )?(store|shop|branch|"
-     r"service cent(er|re))\b"),
+     r"pop in\w*|take it to|bring it to) (the |a |their |your |any )?(\w+ )?(store|shop|branch|service cent(er|re))\b"),
 )
 # Last rule, on the summary as a whole: the customer asked, the agent told, and nothing signals a refusal,
 # a cost, a wait or a problem, so the question was answered.
@@ -147,41 +154,46 @@ _ASKED = r"\b(ask|enquir|inquir|question|query|queries|want\w* to know|wonder)\w
 _TOLD = r"\b(inform|repl|say|said|state|update|explain|confirm|clarif|tell|told|answer)\w*\b"
 _NOT_AN_ANSWER = r"\b(unable|cannot|can't|can not|not|no|n't|only|extra|charged?|sorry|apolog\w*|unfortunately|" \
     r"issues?|problems?|complain\w*|suffer\w*|disappoint\w*|wait\w*|delay\w*)\b"
-_LABEL_ORDER: tuple[OutcomeLabel, ...] = ("escalated", "deflected", "resolved", "abandoned", "unresolved")
+_EVIDENCE_ORDER: tuple[OutcomeLabel, ...] = ("escalated", "deflected", "resolved", "abandoned")
 
 
-def _summary_label(summary: str) -> tuple[OutcomeLabel, str]:
+def _summary_label(summary: str) -> tuple[OutcomeLabel | None, str]:
     text = " ".join(summary.split()).lower()
     agent_at = text.find("agent")
-    agent_part = text[agent_at:] if agent_at >= 0 else text
+    parts = {"all": text, "customer": text[:max(agent_at, 0)], "agent": text[agent_at:] if agent_at >= 0 else text}
     for label, where, pattern in TWEETSUMM_RULES:
-        scope = agent_part if where == "agent" else text
+        scope = parts[where]
         for hit in re.finditer(pattern, scope):
-            if label != "resolved" or not _UNDONE.search(scope[max(0, hit.start() - 40):hit.start()]):
+            before = scope[max(0, hit.start() - 40):hit.start()]
+            if not (label == "resolved" and _UNDONE.search(before) or _IF.search(before)):
                 return label, hit.group(0).strip()
-    told = re.search(_TOLD, agent_part)
-    if agent_at > 0 and told and re.search(_ASKED, text[:agent_at]) and not re.search(_NOT_AN_ANSWER, text):
+    told = re.search(_TOLD, parts["agent"])
+    if agent_at > 0 and told and re.search(_ASKED, parts["customer"]) and not re.search(_NOT_AN_ANSWER, text):
         return "resolved", f"answered: {told.group(0)}"
-    return "unresolved", ""
+    return None, ""
 
 
 def tweetsumm_label(summaries: Sequence[Sequence[str] | str]) -> tuple[OutcomeLabel, str]:
     """Label a TweetSumm dialog from its human summaries by the written rubric, annotators combined by majority.
 
+    A summary that states no outcome is no vote against one (summaries are two sentences and leave much out):
+    the label is the majority among the annotators whose summary states an outcome, and "unresolved" only when
+    none does.
+
     Args:
         summaries: One summary per annotator, each a list of sentences (as in the source) or one string.
 
     Returns:
-        The majority label (ties go to escalated, deflected, resolved, abandoned, unresolved, in that
-        order) and the reason: the vote and,
-        per annotator, the label and the phrase that matched.
+        The label (ties go to escalated, deflected, resolved, abandoned, in that order) and the reason: the
+        vote and, per annotator, the label and the phrase that matched.
     """
     votes = [_summary_label(s if isinstance(s, str) else " ".join(s)) for s in summaries]
-    counts = Counter(label for label, _ in votes)
-    top = max(counts.values())
-    label = next(lab for lab in _LABEL_ORDER if counts.get(lab) == top)
-    detail = "; ".join(f"a{i}={lab}" + (f" ({phrase!r})" if phrase else "") for i, (lab, phrase) in enumerate(votes))
-    return label, f"{label}: {top}/{len(votes)} annotators ({detail})"
+    counts = Counter(label for label, _ in votes if label)
+    top = max(counts.values(), default=0)
+    label: OutcomeLabel = next((lab for lab in _EVIDENCE_ORDER if top and counts.get(lab) == top), "unresolved")
+    detail = "; ".join(f"a{i}={lab or 'none'}" + (f" ({phrase!r})" if phrase else "")
+                       for i, (lab, phrase) in enumerate(votes))
+    return label, f"{label}: {top}/{len(votes)} annotators state it ({detail})"
 
 
 def tweetsumm_references(obj: Mapping[str, Any]) -> list[str]:
