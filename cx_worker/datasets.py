@@ -22,20 +22,20 @@ TWEETSUMM_LICENCE = "CC BY-NC-SA 4.0 dialog text; CC0 summaries"
 ABCD_EPOCH = datetime(2026, 11, 1, tzinfo=timezone.utc)
 TWEETSUMM_EPOCH = datetime(2026, 11, 15, tzinfo=timezone.utc)
 
+# A change made in the chat or an FAQ answer given. "Details of <2-3 digit amount>" is a bill payment or a refund
+# amount being entered (other "Details of" lines are usernames, addresses, phone numbers: neutral).
 _OUTCOME_ACT = r"^A refund has been made|^A promo code has been created|^A password has been generated" \
     r"|^Account has been updated with|^Order has been updated with|^A purchase of .* was made" \
-    r"|^FAQ answer related to .* was selected|^Details of \$?(\d{2,3}|\$\d+)(\.\d\d)? have been entered"
+    r"|^FAQ answer related to .* was selected|^Details of \$?\d{2,3}(\.\d\d)? have been entered"
 
-# ABCD: ordered (label, ACT pattern, why). First match wins; a chat matching none is left unlabelled (None):
-# identity checks, look-ups and notes ("Account has been pulled up", "Shipping status of ... has been noted",
-# "Querying the system ...") say nothing about how the chat ended.
+# ABCD: ordered (label, ACT pattern, why). First match wins, so a change outranks a notification (out of stock:
+# purchasing notified AND the item ordered for the customer = resolved) and a link (link sent AND bill paid =
+# resolved). A chat matching none is left unlabelled (None): identity checks, look-ups and notes ("Account has
+# been pulled up", "Shipping status of ... has been noted", "Querying the system ...") do not say how it ended.
 ABCD_RULES: tuple[tuple[OutcomeLabel, str, str], ...] = (
-    ("resolved", _OUTCOME_ACT,
-     "a change was made in the chat (refund, promo code, password, account/order update, purchase, "
-     "payment or refund amount entered) or an FAQ answer was given; outranks a notification, which is then "
-     "a back-office note (e.g. out of stock: purchasing notified and the item ordered for the customer)"),
-    ("escalated", r"has been notified\.?$", "a team (manager, website team, purchasing) was notified, nothing changed"),
-    ("deflected", r"^A link will be sent", "the customer was sent a self-service link and nothing was changed"),
+    ("resolved", _OUTCOME_ACT, "a change was made or an FAQ answer given"),
+    ("escalated", r"has been notified\.?$", "a team was notified and nothing changed"),
+    ("deflected", r"^A link will be sent", "a self-service link was sent and nothing changed"),
 )
 # The abandoned rule reads turns, not ACT lines: after the customer's last turn the agent checks whether
 # they are still there and logs no outcome action.
@@ -142,7 +142,8 @@ TWEETSUMM_RULES: tuple[tuple[OutcomeLabel, str, str], ...] = (
      r"\bvisit\b|\b(to|and|or|please|kindly) (call|dial|ring)\b|\bcall (us|them|the|their|our|on|back)\b|"
      r"\b(phone|call) (number|line)|\b(provid|shar|giv|gave)\w* (the |a |their |two |2 )?(\w+ )?(contact|phone|"
      r"helpline) numbers?|\bvia (phone|e-?mail|chat)|\be-?mail (us|them|their|the|his|her|your)\b|"
-     r"\b(to|and|or|please|kindly|should|can|could|may|must) contact\b|\breach (out|them)\b(?! again| if| for (any )?further)|"
+     r"\b(to|and|or|please|kindly|should|can|could|may|must) contact\b|"
+     r"\breach (out|them)\b(?! again| if| for (any )?further)|"
      r"\bget in touch|\bfollow up with|\bcheck (the |their |his |her |your )?(e-?)?mail|"
      r"\b(appointment|technician)\b|\b(check|speak|talk) (with|to) (the |their |his |her )?\w+ "
      r"(team|department|desk|store|bank|staff|member|centre|center)|\b(nearest|local|nearby|visit|go to|go into|"
