@@ -78,7 +78,7 @@ def ensure_weights(
         if _sidecar_vouches(target, sidecar, expected_sha256):
             return target
         # No or stale proof: hash what is there once rather than rebuilding a possibly good 1 GB file.
-        if target.stat().st_size == expected_size and _sha256(target) == expected_sha256:
+        if target.stat().st_size == expected_size and _digest([target]) == expected_sha256:
             _write_sidecar(target, sidecar, expected_sha256)
             return target
         target.unlink()
@@ -93,7 +93,7 @@ def ensure_weights(
         )
     partial = target.with_name(target.name + ".partial")
     try:
-        digest = _join(parts, partial)
+        digest = _digest(parts, partial)
         if digest != expected_sha256:
             raise EmbeddedLLMError(
                 f"The joined model has sha256 {digest}, expected {expected_sha256}: a chunk package is damaged "
@@ -120,24 +120,19 @@ def _installed_chunks() -> list[Path]:
     return paths
 
 
-def _join(parts: list[Path], destination: Path) -> str:
+def _digest(sources: list[Path], destination: Path | None = None) -> str:
+    """sha256 of the sources read in order, copying them into `destination` on the way if given."""
     digest = hashlib.sha256()
-    with destination.open("wb") as out:
-        for part in parts:
-            with part.open("rb") as src:
+    with open(destination or os.devnull, "wb") as out:
+        for source in sources:
+            with source.open("rb") as src:
                 while block := src.read(_BUFFER):
                     digest.update(block)
-                    out.write(block)
-        out.flush()
-        os.fsync(out.fileno())
-    return digest.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as src:
-        while block := src.read(_BUFFER):
-            digest.update(block)
+                    if destination:
+                        out.write(block)
+        if destination:
+            out.flush()
+            os.fsync(out.fileno())  # durable before the rename makes it the model
     return digest.hexdigest()
 
 
@@ -176,6 +171,22 @@ _SERVER_ENV_NAMES = frozenset(
 )
 
 
+# Runs `python -m llama_cpp.server` and stops it (SIGTERM: uvicorn shuts down cleanly) once our process is gone,
+# however it went: killed, SIGTERMed by a scheduler, crashed. Otherwise a 2 GB server outlives the run, holding
+# the cores the next run needs. Polling the parent pid works from any thread, unlike PR_SET_PDEATHSIG.
+_BOOTSTRAP = """
+import os, runpy, signal, sys, threading, time
+parent = os.getppid()
+def _watch():
+    while os.getppid() == parent:
+        time.sleep(1)
+    os.kill(os.getpid(), signal.SIGTERM)
+threading.Thread(target=_watch, daemon=True).start()
+sys.argv[0] = "llama_cpp.server"
+runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
+"""
+
+
 class EmbeddedServer:
     """`python -m llama_cpp.server` on a free local port, for the length of a `with` block.
 
@@ -210,7 +221,7 @@ class EmbeddedServer:
         port = self._port or free_port()
         s = self._settings
         command = [
-            sys.executable, "-m", "llama_cpp.server",
+            sys.executable, "-c", _BOOTSTRAP,
             "--model", str(model),
             "--model_alias", s.llm_model,
             "--chat_format", CHAT_FORMAT,
@@ -224,14 +235,15 @@ class EmbeddedServer:
         env["PYTHONUNBUFFERED"] = "1"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        self._log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n".encode())
+        shown = " ".join(["python -m llama_cpp.server", *command[3:]])
+        self._log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {shown}\n".encode())
         self._log.flush()
-        self._process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True,  # Ctrl-C reaches only us; stop() shuts the server down in order
-        )  # fmt: skip
         self.base_url = f"http://127.0.0.1:{port}/v1"
         try:
+            self._process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env,
+                start_new_session=True,  # Ctrl-C reaches only us; stop() shuts the server down in order
+            )  # fmt: skip
             self._wait_ready()
         except BaseException:
             self.stop()

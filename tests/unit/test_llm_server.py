@@ -71,18 +71,16 @@ def test_verified_sidecar_skips_rehashing(tmp_path: Path, chunks: list[Path], mo
     def no_hashing(*_args):
         raise AssertionError("re-hashed a verified file")
 
-    monkeypatch.setattr(llm_server, "_sha256", no_hashing)
-    monkeypatch.setattr(llm_server, "_join", no_hashing)
+    monkeypatch.setattr(llm_server, "_digest", no_hashing)
     assert _ensure(models, chunks).read_bytes() == JOINED
 
 
-def test_file_without_proof_is_hashed_once_not_rebuilt(tmp_path: Path, chunks: list[Path], monkeypatch) -> None:
+def test_file_without_proof_is_hashed_once_not_rebuilt(tmp_path: Path, chunks: list[Path]) -> None:
     models = tmp_path / "models"
     target = _ensure(models, chunks)
     target.with_name(target.name + ".sha256").unlink()
-    monkeypatch.setattr(llm_server, "_join", lambda *_: pytest.fail("rebuilt a good file"))
 
-    _ensure(models, chunks)
+    _ensure(models, [tmp_path / "gone.bin"])  # a rebuild would fail on the missing chunk
 
     assert target.with_name(target.name + ".sha256").exists()
 
