@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = Field(
         default=SecretStr("not-needed"), description="API key for the endpoint. Never logged."
     )
-    llm_model: str = Field(default="qwen2.5-1.5b-instruct", description="Model name sent to the endpoint.")
+    llm_model: str = Field(default="qwen2.5-coder-1.5b-instruct", description="Model name sent to the endpoint.")
     llm_structured_output: Literal["function_calling", "json_schema", "json_mode"] = Field(
         default="function_calling",
         description="How structured output is asked for. llama.cpp's server rejects json_schema; use function_calling.",
