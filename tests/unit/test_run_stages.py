@@ -48,15 +48,21 @@ WORK = {"summary": "The customer asked for help and the agent answered.", "custo
         "emotional_risk": {"flag": False, "reason": ""}, "handoff_context": ""}
 
 
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory):
+    """The exemplar collection is only read by these tests: embed it once."""
+    col = open_collection(tmp_path_factory.mktemp("chroma"), client=chromadb.EphemeralClient(), name="run_stages")
+    add_exemplars(read_exemplars(FIXTURES / "exemplars_small.jsonl"), collection=col)
+    return col
+
+
 @pytest.fixture
-def env(tmp_path):
+def env(tmp_path, collection):
     source = tmp_path / "in"
     source.mkdir()
     shutil.copy(FIXTURES / "night5.jsonl", source / "night.jsonl")
     settings = Settings(source=source, data_dir=tmp_path / "cx")
     store = Store(settings.store_path)
-    collection = open_collection(tmp_path, client=chromadb.EphemeralClient(), name=f"ex_{tmp_path.name[-20:]}")
-    add_exemplars(read_exemplars(FIXTURES / "exemplars_small.jsonl"), collection=collection)
     return SimpleNamespace(settings=settings, store=store, collection=collection, source=source,
                            crm=SqliteCrm(tmp_path / "cx" / "crm.sqlite"),
                            dispositions=load_dispositions(settings.dispositions))
