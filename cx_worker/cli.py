@@ -109,21 +109,38 @@ def cmd_crm(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker.governance import evaluate, load_reference_labels, load_thresholds, write_report
+    from flows.evals import evals
+
+    result = evals(args.run, use_judge=not args.no_judge)
+    for metric, score in result["metrics"].items():
+        print(f"{metric:22} {'n/a' if score is None else f'{score:.3f}'}")
+    print(f"verdict: {result['verdict']}")
+    for kind, path in result["paths"].items():
+        print(f"{kind}: {path}")
+    return EXIT_PASS if result["verdict"] == "pass" else EXIT_BREACH
+
+
+def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker.crm import SqliteCrm
     from cx_worker.store import Store
 
-    store = Store(settings.store_path)
-    if store.run(args.run) is None:
-        print(f"cx-worker eval: no run {args.run!r} in {settings.store_path}", file=sys.stderr)
+    if Store(settings.store_path).run(args.run) is None:
+        print(f"cx-worker release: no run {args.run!r} in {settings.store_path}", file=sys.stderr)
         return EXIT_ERROR
-    report = evaluate(args.run, store=store, thresholds=load_thresholds(settings.thresholds),
-                      references=load_reference_labels(settings.labelled))
-    json_path, html_path = write_report(report, settings.reports_dir / args.run)
-    for r in report.results:
-        state = ("pass" if r.success else "FAIL") if r.measured else "not measured"
-        print(f"{r.metric:20} {state:13} {r.reason}")
-    print(f"verdict: {report.verdict}\nreport: {json_path}\nhtml: {html_path}")
-    return EXIT_PASS if report.verdict == "pass" else EXIT_BREACH
+    released = SqliteCrm(settings.data_dir / "crm.sqlite").release(args.run, by=args.by, reason=args.reason)
+    print(f"released {released} held notes of run {args.run} (by {args.by}: {args.reason})")
+    return EXIT_PASS
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker.audit import audit_trail, format_trail
+
+    trail = audit_trail(args.id, settings=settings)
+    if trail is None:
+        print(f"cx-worker audit: no contact {args.id!r} in {settings.store_path}", file=sys.stderr)
+        return EXIT_ERROR
+    print(json.dumps(trail, indent=2, default=str) if args.json else format_trail(trail))
+    return EXIT_PASS
 
 
 def cmd_llm(args: argparse.Namespace, settings: Settings) -> int:
@@ -131,6 +148,20 @@ def cmd_llm(args: argparse.Namespace, settings: Settings) -> int:
 
     serve_forever(settings, port=args.port)
     return EXIT_PASS
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker.ingest import ingest
+
+    side = args.metadata_output or args.output.with_name(args.output.name.removesuffix(".jsonl") + ".metadata.jsonl")
+    report = ingest(args.paths, output=args.output, metadata_output=side)
+    for problem in report.problems:
+        print(f"cx-worker ingest: {problem}", file=sys.stderr)
+    print(f"wrote {report.written} interactions to {args.output}"
+          + (f"; {report.metadata_only} metadata-only records (no transcript) to {side}" if report.metadata_only else "")
+          + (f"; {len(report.problems)} files or records could not be read" if report.problems else ""),
+          file=sys.stderr)
+    return EXIT_BREACH if report.problems else EXIT_PASS
 
 
 def cmd_quarantine(args: argparse.Namespace, settings: Settings) -> int:
@@ -185,14 +216,36 @@ def build_parser() -> argparse.ArgumentParser:
     _settings_options(show)
     _settings_options(listing)
 
-    p = sub.add_parser("eval", help="judge a stored run against the thresholds file")
+    p = sub.add_parser("eval", help="(re-)judge a stored run with the governance suite (--thresholds FILE)")
     p.add_argument("--run", required=True)
+    p.add_argument("--no-judge", action="store_true", help="skip the LLM faithfulness judge (reported not measured)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("release", help="deliver a held run's notes after review (audited)")
+    p.add_argument("run")
+    p.add_argument("--by", required=True, help="who reviewed and releases")
+    p.add_argument("--reason", required=True, help="why the notes may go to agents")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("audit", help="model, prompt hash, input hash, eval verdicts and delivery of one contact")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("llm", help="the embedded local LLM")
     p.add_argument("action", choices=["serve"])
     p.add_argument("--port", type=int, default=None)
     p.set_defaults(func=cmd_llm)
+
+    p = sub.add_parser("ingest", help="convert contact-centre exports into canonical interaction JSONL",
+                       description="Exit 0: all read; 1: some files or records could not be read (each named on "
+                       "stderr with why; the rest is written); 2: could not run.")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="export file, folder, fsspec URL (memory://, s3://...) or SQL URL (sqlite:///x.db#table)")
+    p.add_argument("--output", type=Path, required=True, help="canonical Interaction JSONL to write")
+    p.add_argument("--metadata-output", type=Path, default=None,
+                   help="records with metadata but no transcript (Genesys details); default OUTPUT.metadata.jsonl")
+    p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("quarantine", help="records set aside, with their reasons")
     p.add_argument("action", choices=["list"])

@@ -24,6 +24,8 @@ class EvalItem:
     error: str | None = None  # why the after-call work failed
     outcome: str | None = None
     reference_outcome: str | None = None
+    reference_disposition: str | None = None
+    reference_summaries: tuple[str, ...] = ()
 
 
 @dataclass
@@ -42,14 +44,20 @@ class MetricResult:
 
 
 class Metric:
-    """Base class: subclasses set `name`, `direction`, and implement `_score`."""
+    """Base class: subclasses set `name`, `direction`, and implement `_score`.
+
+    Options from the suite file (e.g. `min_words`) arrive as keyword arguments; edges a metric needs (the judge
+    LLM, the CRM language) arrive through `context`.
+    """
 
     name: ClassVar[str]
     direction: ClassVar[str] = "min"
     description: ClassVar[str] = ""
 
-    def __init__(self, threshold: float) -> None:
+    def __init__(self, threshold: float, *, context: dict[str, Any] | None = None, **options: Any) -> None:
         self.threshold = threshold
+        self.context = context or {}
+        self.options = options
 
     def measure(self, items: list[EvalItem]) -> MetricResult:
         """Score the items; never raises: an error is a failed result with the error as reason."""
@@ -167,4 +175,172 @@ class Groundedness(Metric):
         return 1 - len(failures) / len(done), failures, len(done)
 
 
-METRICS: dict[str, type[Metric]] = {m.name: m for m in (SchemaValidRate, PiiLeakRate, OutcomeAccuracy, Groundedness)}
+class PiiInLlmInput(Metric):
+    name = "pii_in_llm_input"
+    direction = "max"
+    description = "Share of contacts whose body sent to the LLM still held an email, phone or card number."
+
+    def _score(self, items):
+        if not items:
+            return None
+        failures = []
+        for i in items:
+            found = find_pii(i.transcript)
+            if found:
+                failures.append({"id": i.interaction_id,
+                                 "why": "sent to the LLM: " + ", ".join(sorted({k for k, _ in found}))})
+        return len(failures) / len(items), failures, len(items)
+
+
+class DispositionAccuracy(Metric):
+    name = "disposition_accuracy"
+    description = "Share of labelled contacts whose disposition code matches the reference disposition."
+
+    def _score(self, items):
+        labelled = [i for i in items if i.reference_disposition and i.work is not None]
+        if not labelled:
+            return None
+        failures = [{"id": i.interaction_id,
+                     "why": f"disposition {i.work.get('disposition')}, reference {i.reference_disposition}"}
+                    for i in labelled if i.work.get("disposition") != i.reference_disposition]
+        return 1 - len(failures) / len(labelled), failures, len(labelled)
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def rouge_l(candidate: str, reference: str) -> float:
+    """ROUGE-L F1 (longest common subsequence of lower-cased word tokens)."""
+    a, b = _tokens(candidate), _tokens(reference)
+    if not a or not b:
+        return 0.0
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    lcs = prev[-1]
+    if lcs == 0:
+        return 0.0
+    precision, recall = lcs / len(a), lcs / len(b)
+    return 2 * precision * recall / (precision + recall)
+
+
+class RougeL(Metric):
+    name = "rouge_l"
+    description = "Mean ROUGE-L F1 of summaries against human reference summaries (best reference per contact)."
+
+    def _score(self, items):
+        scored = [(i, max(rouge_l(i.work.get("summary", ""), r) for r in i.reference_summaries))
+                  for i in items if i.reference_summaries and i.work is not None]
+        if not scored:
+            return None
+        failures = [{"id": i.interaction_id, "why": f"ROUGE-L {s:.2f} against the human summaries"}
+                    for i, s in scored if s < self.threshold]
+        return sum(s for _, s in scored) / len(scored), failures, len(scored)
+
+
+class SummaryLength(Metric):
+    name = "summary_length"
+    description = "Share of summaries within the suite's word limits (min_words..max_words)."
+
+    def _score(self, items):
+        done = [i for i in items if i.work is not None]
+        if not done:
+            return None
+        lo, hi = int(self.options.get("min_words", 15)), int(self.options.get("max_words", 90))
+        failures = []
+        for i in done:
+            n = len(i.work.get("summary", "").split())
+            if not lo <= n <= hi:
+                failures.append({"id": i.interaction_id, "why": f"summary of {n} words (limits {lo}-{hi})"})
+        return 1 - len(failures) / len(done), failures, len(done)
+
+
+# Words that have no place in a note another agent reads about a customer.
+_UNPROFESSIONAL = re.compile(
+    r"\b(stupid|idiot\w*|dumb|moron\w*|liar|lying|pathetic|ridiculous|useless|lazy|crazy|hate|damn|hell|crap|shit"
+    r"\w*|fuck\w*|bitch\w*|rude customer|annoying|whin\w+|karen)\b", re.I)
+
+
+def tone_problems(note: str) -> list[str]:
+    """Why a CRM note is not neutral and professional (empty if it is)."""
+    problems = [f"unprofessional word {m.group(0)!r}" for m in _UNPROFESSIONAL.finditer(note)]
+    if note.count("!") >= 2:
+        problems.append("exclamation marks")
+    shouting = [w for w in re.findall(r"\b[A-Z]{4,}\b", note) if w not in ("CRM", "ACW", "IBAN", "EMAIL", "PHONE")]
+    if len(shouting) >= 2:
+        problems.append("shouting (all caps)")
+    return problems
+
+
+class CrmNoteTone(Metric):
+    name = "crm_note_tone"
+    description = "Share of CRM notes that are neutral and professional (no insults, profanity, shouting)."
+
+    def _score(self, items):
+        done = [i for i in items if i.work is not None]
+        if not done:
+            return None
+        failures = []
+        for i in done:
+            problems = tone_problems(i.work.get("crm_note", ""))
+            if problems:
+                failures.append({"id": i.interaction_id, "why": "; ".join(problems)})
+        return 1 - len(failures) / len(done), failures, len(done)
+
+
+class SummaryLanguage(Metric):
+    name = "summary_language"
+    description = "Share of summaries and CRM notes written in the configured CRM language."
+
+    def _score(self, items):
+        try:
+            from cx_worker.language import detect_language
+        except ImportError:  # no detector installed: could not measure, never a silent pass
+            return None
+        want = self.context.get("crm_language", "en")
+        done = [i for i in items if i.work is not None]
+        if not done:
+            return None
+        failures = []
+        for i in done:
+            for field in ("summary", "crm_note"):
+                got = detect_language(i.work.get(field, ""))
+                if got is not None and got != want:
+                    failures.append({"id": i.interaction_id, "why": f"{field} in {got!r}, CRM language {want!r}"})
+                    break
+        return 1 - len(failures) / len(done), failures, len(done)
+
+
+class Faithfulness(Metric):
+    name = "faithfulness"
+    description = "Mean share of the summary's claims an LLM judge finds supported by the transcript, claim by claim."
+
+    def _score(self, items):
+        judge = self.context.get("judge")
+        done = [i for i in items if i.work is not None]
+        if judge is None or not done:
+            return None
+        scores, failures, unmeasured = [], [], []
+        for i in done:
+            try:
+                verdict = judge(transcript=i.transcript, summary=i.work.get("summary", ""))
+            except Exception as exc:  # the judge failing on one item: counted apart, shown, never a zero
+                unmeasured.append({"id": i.interaction_id, "why": f"judge failed: {type(exc).__name__}: {exc}"[:300]})
+                continue
+            scores.append(verdict.score)
+            unsupported = [c.claim for c in verdict.claims if not c.supported]
+            if unsupported:
+                failures.append({"id": i.interaction_id, "why": "unsupported: " + " | ".join(unsupported)[:400]})
+        if not scores:
+            return None
+        self.context.setdefault("unmeasured", {})[self.name] = unmeasured
+        return sum(scores) / len(scores), failures, len(scores)
+
+
+METRICS: dict[str, type[Metric]] = {m.name: m for m in (
+    SchemaValidRate, PiiLeakRate, PiiInLlmInput, Groundedness, Faithfulness, OutcomeAccuracy, DispositionAccuracy,
+    RougeL, SummaryLength, SummaryLanguage, CrmNoteTone)}

@@ -187,6 +187,29 @@ def write_back(
     return counts
 
 
+def judge(run_id: str, *, settings: Settings, store: Store, crm: SqliteCrm, llm=None, outcome_report=None):
+    """Judge a stored run with the governance suite and write its reports; returns (report, paths).
+
+    `llm` (optional) is the faithfulness judge's model; without one, that metric is reported as not measured.
+    """
+    from cx_worker.governance import evaluate, load_references, load_suite
+    from cx_worker.judge import make_judge
+    from cx_worker.report import write_report
+
+    suite = load_suite(settings.thresholds)
+    references = load_references(labels=settings.labelled, summaries=settings.reference_summaries,
+                                 dispositions=settings.disposition_map)
+    context = {"crm_language": settings.crm_language}
+    if llm is not None and suite.needs_judge():
+        context["judge"] = make_judge(llm, method=settings.llm_structured_output)
+    report = evaluate(run_id, store=store, suite=suite, references=references, context=context)
+    extra = {"releases": crm.releases(run_id)}
+    if outcome_report is not None:
+        extra["outcome_report"] = outcome_report
+    paths = write_report(report, settings.reports_dir / run_id, store=store, extra=extra)
+    return report, paths
+
+
 @contextmanager
 def llm_endpoint(settings: Settings, *, needed: bool = True) -> Iterator[str | None]:
     """The configured endpoint, or the embedded llama.cpp server started for the duration of the block."""

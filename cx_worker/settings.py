@@ -47,7 +47,8 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "config" / "dispositions.yaml", description="Disposition taxonomy (ops-owned)."
     )
     thresholds: Path = Field(
-        default=PROJECT_ROOT / "evals" / "thresholds.yaml", description="Governance thresholds (governance-owned)."
+        default=PROJECT_ROOT / "evals" / "suites" / "nightly.yaml",
+        description="Governance suite: metrics, thresholds, weights, sample sizes (governance-owned).",
     )
     exemplars: Path = Field(
         default=PROJECT_ROOT / "evals" / "datasets" / "exemplars.jsonl",
@@ -56,6 +57,14 @@ class Settings(BaseSettings):
     labelled: Path = Field(
         default=PROJECT_ROOT / "evals" / "datasets" / "labels.jsonl",
         description="Reference outcome labels (id, label) for the outcome-accuracy metric.",
+    )
+    reference_summaries: Path = Field(
+        default=PROJECT_ROOT / "evals" / "datasets" / "references.jsonl",
+        description="Human reference summaries (id, summaries) for the ROUGE-L metric.",
+    )
+    disposition_map: Path = Field(
+        default=PROJECT_ROOT / "evals" / "datasets" / "abcd_subflow_dispositions.yaml",
+        description="Reference dispositions of labelled contacts, by queue/subflow prefix.",
     )
     redact: bool = Field(default=True, description="Redact personal data before anything reaches the LLM.")
     crm_language: str = Field(default="en", description="Language the summary and CRM note are written in.")

@@ -7,23 +7,22 @@ environment (secrets never become flow parameters, which Prefect stores).
 from __future__ import annotations
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from cx_worker import run as stages
 from cx_worker.acw import build_llm, load_dispositions
 from cx_worker.crm import SqliteCrm
 from cx_worker.exemplars import ensure_exemplars, open_collection
-from cx_worker.governance import evaluate, load_reference_labels, load_thresholds, write_report
 from cx_worker.settings import Settings
 from cx_worker.store import Store, new_run_id
-from cx_worker.summary import progress_bar, run_summary, summary_markdown
+from cx_worker.summary import progress_bar, run_summary
+from flows.artifacts import publish_artifacts
 
 pull = task(stages.pull, name="pull", cache_policy=NO_CACHE)
 redact = task(stages.redact, name="redact", cache_policy=NO_CACHE)
 draft = task(stages.draft, name="after-call-work", cache_policy=NO_CACHE)
 classify = task(stages.outcomes, name="outcome", cache_policy=NO_CACHE)
-judge = task(evaluate, name="evals", cache_policy=NO_CACHE)
+judge = task(stages.judge, name="evals", cache_policy=NO_CACHE)
 write_back = task(stages.write_back, name="crm-write-back", cache_policy=NO_CACHE)
 
 
@@ -45,28 +44,24 @@ def nightly(
         pulled = pull(settings, store=store, run_id=run_id, limit=limit)
         logger.info("read %d, new %d, rejected %d", pulled.read, len(pulled.interactions), pulled.rejected)
         redacted = redact(pulled.interactions, store=store, run_id=run_id, enabled=settings.redact)
-        with stages.llm_endpoint(settings, needed=bool(redacted)) as base_url, \
-                progress_bar(len(redacted), enabled=progress) as tick:
-            drafted = draft(redacted, llm=build_llm(settings, base_url=base_url) if redacted else None,
-                            settings=settings, dispositions=dispositions, store=store, run_id=run_id,
-                            on_progress=tick)
-        collection = open_collection(settings.chroma_path)
-        ensure_exemplars(collection, settings.exemplars)
-        outcome_counts = classify(redacted, collection=collection, store=store,
-                                  run_id=run_id, k=settings.knn_k)
-        report = judge(run_id, store=store, thresholds=load_thresholds(settings.thresholds),
-                       references=load_reference_labels(settings.labelled))
-        _, html = write_report(report, settings.reports_dir / run_id)
+        with stages.llm_endpoint(settings, needed=bool(redacted)) as base_url:
+            llm = build_llm(settings, base_url=base_url) if base_url else None
+            with progress_bar(len(redacted), enabled=progress) as tick:
+                drafted = draft(redacted, llm=llm, settings=settings, dispositions=dispositions, store=store,
+                                run_id=run_id, on_progress=tick)
+            collection = open_collection(settings.chroma_path)
+            ensure_exemplars(collection, settings.exemplars)
+            outcome_counts = classify(redacted, collection=collection, store=store, run_id=run_id,
+                                      k=settings.knn_k)
+            report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm)
+        html = paths["html"]
         notes = write_back(redacted, store=store, crm=crm, run_id=run_id, settings=settings,
                            dispositions=dispositions, hold=report.verdict != "pass")
         stages.advance_watermark(settings, store=store, offsets=pulled.offsets)
         summary = run_summary(run_id, pulled=pulled, drafted=drafted, outcomes=outcome_counts, notes=notes,
                               report=report, report_html=html, store=store)
         store.finish_run(run_id, status="finished", summary=summary)
-        create_markdown_artifact(summary_markdown(summary, report), key="cx-nightly-summary",
-                                 description="cx-worker nightly run")
-        create_table_artifact([r.as_dict() | {"details": None} for r in report.results], key="cx-nightly-evals",
-                              description="Governance metrics against thresholds")
+        publish_artifacts(summary, report)
         return summary
     except Exception as exc:
         store.finish_run(run_id, status="failed", summary={"error": f"{type(exc).__name__}: {exc}"})

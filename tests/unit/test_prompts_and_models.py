@@ -16,7 +16,7 @@ def test_every_template_renders_with_strict_undefined():
     assert "after_call_work.j2" in templates()
     for name in templates():
         parts = render_parts(name, dispositions=DISPOSITIONS, language_name="English", channel="chat", queue=None,
-                             transcript="customer: hi")
+                             transcript="customer: hi", summary="The customer said hi.")
         assert parts and all(parts.values())
 
 

@@ -11,7 +11,6 @@ from cx_worker import run as stages
 from cx_worker.acw import load_dispositions
 from cx_worker.crm import SqliteCrm
 from cx_worker.exemplars import add_exemplars, open_collection, read_exemplars
-from cx_worker.governance import evaluate, load_thresholds, write_report
 from cx_worker.settings import PROJECT_ROOT, Settings
 from cx_worker.store import Store
 
@@ -61,7 +60,7 @@ def env(tmp_path, collection):
     source = tmp_path / "in"
     source.mkdir()
     shutil.copy(FIXTURES / "night5.jsonl", source / "night.jsonl")
-    settings = Settings(source=source, data_dir=tmp_path / "cx")
+    settings = Settings(source=source, data_dir=tmp_path / "cx", thresholds=FIXTURES / "suite_test.yaml")
     store = Store(settings.store_path)
     return SimpleNamespace(settings=settings, store=store, collection=collection, source=source,
                            crm=SqliteCrm(tmp_path / "cx" / "crm.sqlite"),
@@ -75,11 +74,12 @@ def _night(e, llm, run_id, *, limit=None):
     drafted = stages.draft(redacted, llm=llm, settings=e.settings, dispositions=e.dispositions, store=e.store,
                            run_id=run_id)
     outcomes = stages.outcomes(redacted, collection=e.collection, store=e.store, run_id=run_id, k=5)
-    report = evaluate(run_id, store=e.store, thresholds=load_thresholds(e.settings.thresholds), references={})
+    report, paths = stages.judge(run_id, settings=e.settings, store=e.store, crm=e.crm, llm=None)
     notes = stages.write_back(redacted, store=e.store, crm=e.crm, run_id=run_id, settings=e.settings,
                               dispositions=e.dispositions, hold=report.verdict != "pass")
     stages.advance_watermark(e.settings, store=e.store, offsets=pulled.offsets)
-    return SimpleNamespace(pulled=pulled, drafted=drafted, outcomes=outcomes, report=report, notes=notes)
+    return SimpleNamespace(pulled=pulled, drafted=drafted, outcomes=outcomes, report=report, notes=notes,
+                           paths=paths)
 
 
 def test_a_night_writes_one_note_per_contact_and_the_llm_sees_no_pii(env):
@@ -140,6 +140,5 @@ def test_an_invented_amount_breaches_and_holds_write_back(env, tmp_path):
     assert night.notes == {"held": 5} and all(env.crm.visible(n["interaction_id"]) is None for n in env.crm.notes())
     ground = next(r for r in night.report.results if r.metric == "groundedness")
     assert not ground.success and "$950" in ground.details["failures"][0]["why"]
-    _, html = write_report(night.report, tmp_path / "report")
-    page = html.read_text()
+    page = night.paths["html"].read_text()
     assert "BREACH" in page and "$950" in page and "groundedness" in page

@@ -1,0 +1,19 @@
+"""Prefect artifacts of a run: the ops summary (markdown) and the governance metrics (table)."""
+
+from __future__ import annotations
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from cx_worker.summary import summary_markdown
+
+
+def publish_artifacts(summary: dict, report) -> None:
+    """Post the run's summary and its metrics table to Prefect."""
+    create_markdown_artifact(summary_markdown(summary, report), key="cx-nightly-summary",
+                             description="cx-worker nightly run")
+    create_table_artifact(
+        [{"metric": r.metric, "score": r.score, "threshold": r.threshold, "direction": r.direction,
+          "result": ("pass" if r.success else "FAIL") if r.measured else "not measured", "reason": r.reason}
+         for r in report.results],
+        key="cx-governance-metrics", description="Governance metrics against thresholds",
+    )

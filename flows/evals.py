@@ -1,0 +1,50 @@
+"""Re-judge any stored run with a governance suite, standalone (e.g. an old night with a new thresholds file).
+
+    python flows/evals.py RUN_ID [SUITE.yaml]      or      cx-worker eval --run RUN_ID [--thresholds SUITE.yaml]
+"""
+
+from __future__ import annotations
+
+import sys
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from cx_worker import run as stages
+from cx_worker.acw import build_llm
+from cx_worker.crm import SqliteCrm
+from cx_worker.settings import Settings
+from cx_worker.store import Store
+
+judge = task(stages.judge, name="evals", cache_policy=NO_CACHE)
+
+
+@flow(name="cx-evals")
+def evals(run_id: str, suite: str | None = None, use_judge: bool = True) -> dict:
+    """Judge stored run `run_id` with `suite` (default: the configured one); returns report.json's content."""
+    settings = Settings(**({"thresholds": suite} if suite else {}))
+    store, crm = Store(settings.store_path), SqliteCrm(settings.data_dir / "crm.sqlite")
+    try:
+        if store.run(run_id) is None:
+            raise ValueError(f"no run {run_id!r} in {settings.store_path}")
+        from cx_worker.governance import load_suite
+
+        wants_llm = use_judge and load_suite(settings.thresholds).needs_judge()
+        with stages.llm_endpoint(settings, needed=wants_llm) as base_url:
+            llm = build_llm(settings, base_url=base_url) if (wants_llm and base_url) else None
+            report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm)
+        verdict = report.verdict.upper()
+        create_markdown_artifact(
+            f"# Re-judged run {run_id}\n\n**Verdict: {verdict}** with `{settings.thresholds}` "
+            f"(sha256 `{report.suite.sha256[:16]}`)\n\n" + "\n".join(
+                f"- {r.metric}: {r.reason}" for r in report.results), key="cx-evals-rejudge")
+        return {"verdict": report.verdict, "paths": {k: str(v) for k, v in paths.items()},
+                "metrics": {r.metric: r.score for r in report.results}}
+    finally:
+        store.close()
+        crm.close()
+
+
+if __name__ == "__main__":
+    print(evals(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
