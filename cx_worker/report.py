@@ -23,8 +23,7 @@ def trends(store: Store, *, until_run: str, limit: int = TREND_RUNS) -> dict[str
     """Each metric's score over the last `limit` judged runs up to and including `until_run`, oldest first."""
     runs = list(store.iter_rows(
         "SELECT run_id FROM runs WHERE run_id IN (SELECT DISTINCT run_id FROM eval_results) "
-        "AND started_at <= (SELECT started_at FROM runs WHERE run_id = ?) "
-        "ORDER BY started_at DESC, run_id DESC LIMIT ?", (until_run, limit)))
+        "AND rowid <= (SELECT rowid FROM runs WHERE run_id = ?) ORDER BY rowid DESC LIMIT ?", (until_run, limit)))
     out: dict[str, list[dict[str, Any]]] = {}
     for run in reversed(runs):
         for e in store.evals(run["run_id"]):
@@ -33,10 +32,10 @@ def trends(store: Store, *, until_run: str, limit: int = TREND_RUNS) -> dict[str
 
 
 def previous_run(store: Store, run_id: str) -> str | None:
-    """The last judged run started before `run_id`."""
+    """The last judged run started before `run_id` (in the order runs were started)."""
     row = next(store.iter_rows(
-        "SELECT run_id FROM runs WHERE started_at < (SELECT started_at FROM runs WHERE run_id = ?) "
-        "AND run_id IN (SELECT run_id FROM eval_results) ORDER BY started_at DESC, run_id DESC LIMIT 1",
+        "SELECT run_id FROM runs WHERE rowid < (SELECT rowid FROM runs WHERE run_id = ?) "
+        "AND run_id IN (SELECT run_id FROM eval_results) ORDER BY rowid DESC LIMIT 1",
         (run_id,)), None)
     return row["run_id"] if row else None
 

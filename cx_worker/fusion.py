@@ -1,0 +1,219 @@
+"""Fusion of the kNN vote and the turn signals into one label and a calibrated confidence.
+
+A multinomial logistic regression in numpy: features are the vote shares of the labelled neighbours, the
+similarity of the nearest one, and one flag per signal (`signals.FEATURES`). It is fitted on the labelled
+exemplars, each exemplar's vote taken over the *other* exemplars (leave-one-out), exactly as a new contact is
+voted on at run time. Classes are weighted so rare outcomes (abandoned, escalated) are not drowned by resolved.
+
+The confidence is not the raw class probability (class weighting skews those): it is the probability that the
+predicted label is right, mapped from the top probability by a logistic curve fitted on out-of-fold predictions
+of the exemplars themselves (Platt scaling). A model file records the signal version and feature names it was
+fitted with; a model that does not match the running code is not used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from cx_worker import signals as sig
+from cx_worker.models import OUTCOME_LABELS
+
+MODEL_FILE = "outcome_fusion.json"
+# Sharpness of the vote: weight = exp((similarity - best) / temperature). Lower trusts the nearest more.
+TEMPERATURE = 0.05
+L2 = 1.0                # ridge penalty on the weights (not the intercepts), in units of the weighted sample
+CLASS_WEIGHT_POWER = 0.5  # 0: no class weighting, 1: fully balanced; tuned by cross-validation
+CALIBRATION_FOLDS = 5
+
+
+def feature_names() -> list[str]:
+    """The fusion model's input features, in order."""
+    return [f"vote_{label}" for label in OUTCOME_LABELS] + ["nearest_similarity"] + list(sig.FEATURES)
+
+
+def vote_shares(neighbours: Sequence[tuple[str, str, float]], *, temperature: float = TEMPERATURE) -> dict[str, float]:
+    """Similarity-weighted share of each label among (exemplar_id, label, similarity) neighbours."""
+    if not neighbours:
+        return {}
+    top = max(s for _, _, s in neighbours)
+    weights: Counter = Counter()
+    for _, label, s in neighbours:
+        weights[label] += float(np.exp((s - top) / temperature))
+    total = sum(weights.values())
+    return {label: w / total for label, w in sorted(weights.items())}
+
+
+def features(shares: Mapping[str, float], nearest: float, fired: Iterable[str]) -> np.ndarray:
+    """One contact's feature vector: vote shares, nearest similarity, signal flags."""
+    on = set(fired)
+    return np.array([shares.get(label, 0.0) for label in OUTCOME_LABELS] + [nearest]
+                    + [1.0 if name in on else 0.0 for name in sig.FEATURES])
+
+
+@dataclass
+class FusionModel:
+    """A fitted fusion model: weights per class, the calibration curve, and what it was fitted on."""
+
+    classes: list[str]
+    feature_names: list[str]
+    weights: list[list[float]]          # (features + 1) x classes, the last row is the intercept
+    calibration: tuple[float, float]    # confidence = sigmoid(a * logit(top probability) + b)
+    signals_version: str = sig.VERSION
+    k: int = 7
+    temperature: float = TEMPERATURE
+    trained_on: dict[str, int] = field(default_factory=dict)
+    fitted_at: str = ""
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (rows of x are feature vectors)."""
+        x = np.atleast_2d(x)
+        w = np.asarray(self.weights)
+        return _softmax(x @ w[:-1] + w[-1])
+
+    def predict(self, x: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Labels, calibrated confidences and class probabilities of the rows of x."""
+        p = self.proba(x)
+        top = p.max(axis=1)
+        return [self.classes[i] for i in p.argmax(axis=1)], _calibrate(top, self.calibration), p
+
+    def matches_code(self) -> bool:
+        """True if the model was fitted with the features the running code computes."""
+        return self.signals_version == sig.VERSION and self.feature_names == feature_names()
+
+
+def fit(x: np.ndarray, y: Sequence[str], *, l2: float = L2, class_weight_power: float = CLASS_WEIGHT_POWER,
+        calibrate: bool = True, seed: int = 0) -> FusionModel:
+    """Fit the fusion model on feature rows `x` with labels `y` (labels absent from `y` are never predicted).
+
+    Args:
+        x: One feature vector per exemplar (`features`), its vote taken without itself.
+        y: The exemplars' labels.
+        l2: Ridge penalty on the weights.
+        class_weight_power: 0 weighs every exemplar alike; 1 gives every class the same total weight.
+        calibrate: Fit the confidence curve on out-of-fold predictions (else confidence = top probability).
+        seed: Fold assignment for the calibration.
+    """
+    y = list(y)
+    classes = [c for c in OUTCOME_LABELS if c in set(y)]
+    weights = _fit_weights(x, y, classes, l2=l2, power=class_weight_power)
+    calibration = (1.0, 0.0)
+    if calibrate and len(classes) > 1:
+        folds = stratified_folds(y, CALIBRATION_FOLDS, seed=seed)
+        top, right = [], []
+        for test in folds:
+            train = np.setdiff1d(np.arange(len(y)), test)
+            sub = [y[i] for i in train]
+            sub_classes = [c for c in classes if c in set(sub)]
+            w = _fit_weights(x[train], sub, sub_classes, l2=l2, power=class_weight_power)
+            p = _softmax(x[test] @ w[:-1] + w[-1])
+            top += list(p.max(axis=1))
+            right += [sub_classes[j] == y[i] for j, i in zip(p.argmax(axis=1), test)]
+        calibration = _platt(np.array(top), np.array(right, dtype=float))
+    return FusionModel(classes=classes, feature_names=feature_names(), weights=weights.tolist(),
+                       calibration=calibration, trained_on=dict(Counter(y)),
+                       fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+
+def stratified_folds(labels: Sequence[str], n_folds: int, *, seed: int = 0) -> list[np.ndarray]:
+    """Test indexes of `n_folds` folds, each label spread evenly over the folds (shuffled by `seed`)."""
+    rng = np.random.default_rng(seed)
+    folds: list[list[int]] = [[] for _ in range(n_folds)]
+    offset = 0
+    for label in sorted(set(labels)):
+        members = np.array([i for i, lab in enumerate(labels) if lab == label])
+        rng.shuffle(members)
+        for j, i in enumerate(members):
+            folds[(j + offset) % n_folds].append(int(i))
+        offset += len(members)  # the next label starts where this one stopped: fold sizes stay even
+    return [np.array(sorted(f), dtype=int) for f in folds]
+
+
+def save_model(model: FusionModel, path: Path) -> Path:
+    """Write the model as JSON (small: a few kB)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(model), indent=1) + "\n")
+    return path
+
+
+def load_model(path: Path) -> FusionModel | None:
+    """The model at `path`, or None if there is none or it was fitted for other features (then: plain vote)."""
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    data["calibration"] = tuple(data["calibration"])
+    model = FusionModel(**data)
+    return model if model.matches_code() else None
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _fit_weights(x: np.ndarray, y: Sequence[str], classes: list[str], *, l2: float, power: float) -> np.ndarray:
+    """Multinomial logistic regression by Newton's method (a few dozen parameters: the Hessian is tiny)."""
+    n, d = x.shape
+    c = len(classes)
+    if c == 1:
+        return np.zeros((d + 1, 1))
+    index = {label: j for j, label in enumerate(classes)}
+    t = np.zeros((n, c))
+    t[np.arange(n), [index[label] for label in y]] = 1.0
+    counts = t.sum(axis=0)
+    sample_w = (n / (c * counts))[t.argmax(axis=1)] ** power
+    sample_w *= n / sample_w.sum()
+    xb = np.hstack([x, np.ones((n, 1))])
+    penalty = np.full(d + 1, l2)
+    penalty[-1] = 1e-4  # intercepts nearly free
+    reg = np.kron(np.eye(c), np.diag(penalty))  # parameters laid out class by class
+    w = np.zeros((d + 1, c))
+    for _ in range(50):
+        p = _softmax(xb @ w)
+        grad = (xb.T @ ((p - t) * sample_w[:, None])).T.reshape(-1) + reg @ w.T.reshape(-1)
+        # Hessian block (a, b) = sum_i w_i p_ia (delta_ab - p_ib) x_i x_i^T
+        outer = np.einsum("i,ia,ib->iab", sample_w, p, -p)
+        outer[:, np.arange(c), np.arange(c)] += sample_w[:, None] * p
+        hess = np.empty((c, d + 1, c, d + 1))
+        for a in range(c):
+            for b in range(a, c):
+                hess[a, :, b, :] = hess[b, :, a, :] = (xb * outer[:, a, b][:, None]).T @ xb
+        hess = hess.reshape(c * (d + 1), c * (d + 1)) + reg
+        step = np.linalg.solve(hess + 1e-9 * np.eye(len(hess)), grad)
+        w -= step.reshape(c, d + 1).T
+        if np.abs(step).max() < 1e-6:
+            break
+    return w
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _calibrate(top: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:
+    a, b = calibration
+    return 1.0 / (1.0 + np.exp(-(a * _logit(top) + b)))
+
+
+def _platt(top: np.ndarray, right: np.ndarray) -> tuple[float, float]:
+    """Fit P(right) = sigmoid(a * logit(top) + b) by Newton's method on the log-loss (tiny ridge for stability)."""
+    z = _logit(top)
+    params = np.array([1.0, 0.0])
+    design = np.stack([z, np.ones_like(z)], axis=1)
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(design @ params)))
+        grad = design.T @ (p - right) + 1e-3 * params
+        hess = design.T @ (design * (p * (1 - p))[:, None]) + 1e-3 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        params -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(params[0]), float(params[1])
