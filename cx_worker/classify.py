@@ -1,21 +1,27 @@
-"""The outcome classifier: how did a contact really end — resolved, deflected, escalated, abandoned?
+"""The outcome classifier: how did a contact really end — resolved, deflected, escalated, abandoned, unresolved?
 
-A similarity-weighted k-nearest-neighbour vote over labelled exemplar contacts in the vector store. It needs no
-LLM: the label never depends on how good the summarising model is. The evidence (which exemplars, how similar)
-travels with the label so a reviewer can see why.
+Three parts, none of them an LLM, so the label never depends on how good the summarising model is:
+
+1. a similarity-weighted k-nearest-neighbour vote over labelled exemplar contacts in the vector store;
+2. deterministic signals read from the turns (`signals.py`): a hand-off to DM or a link with no fix made, the
+   agent waiting for a customer who left, a confirmation that it worked, an escalation;
+3. a small fitted model (`fusion.py`) that weighs the two into the label and a calibrated confidence. Without a
+   fitted model the plain vote decides (and the signals are still reported).
+
+The evidence travels with the label: the exemplars that voted (with their similarity) and the signals that fired
+(with the turns that fired them). A contact below the review confidence is flagged `needs_review`.
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
 from collections.abc import Sequence
 
-from cx_worker.exemplars import document
-from cx_worker.models import Evidence, Interaction, Outcome
+import numpy as np
 
-# Sharpness of the vote: weight = exp(similarity / temperature). Lower trusts the nearest neighbours more.
-TEMPERATURE = 0.05
+from cx_worker.exemplars import document
+from cx_worker.fusion import TEMPERATURE, FusionModel, features, vote_shares
+from cx_worker.models import Evidence, Interaction, Outcome
+from cx_worker.signals import as_evidence, detect
 
 
 def vote(neighbours: Sequence[tuple[str, str, float]], *, temperature: float = TEMPERATURE) -> Outcome:
@@ -25,29 +31,32 @@ def vote(neighbours: Sequence[tuple[str, str, float]], *, temperature: float = T
     """
     if not neighbours:
         return Outcome(label="unresolved", confidence=0.0, signals={"reason": "no exemplars to compare with"})
-    top = max(sim for _, _, sim in neighbours)
-    weights: dict[str, float] = defaultdict(float)
-    for _, label, sim in neighbours:
-        weights[label] += math.exp((sim - top) / temperature)
-    total = sum(weights.values())
-    label = max(weights, key=lambda lab: (weights[lab], lab))
+    shares = vote_shares(neighbours, temperature=temperature)
+    label = max(shares, key=lambda lab: (shares[lab], lab))
     return Outcome(
         label=label,
-        confidence=round(weights[label] / total, 4),
+        confidence=round(shares[label], 4),
         evidence=[Evidence(exemplar_id=i, label=lab, similarity=round(s, 4)) for i, lab, s in neighbours],
-        signals={"vote": {lab: round(w / total, 4) for lab, w in sorted(weights.items())}},
+        signals={"vote": {lab: round(w, 4) for lab, w in shares.items()}},
     )
 
 
 def neighbours(
-    interactions: Sequence[Interaction], *, collection, k: int
+    interactions: Sequence[Interaction], *, collection, k: int, embeddings: Sequence | None = None
 ) -> list[list[tuple[str, str, float]]]:
-    """The k nearest exemplars of each interaction as (id, label, cosine similarity), never itself."""
+    """The k nearest exemplars of each interaction as (id, label, cosine similarity), never itself.
+
+    Args:
+        interactions: The contacts.
+        collection: The exemplar collection.
+        k: Neighbours per contact.
+        embeddings: The contacts' document vectors if already computed (else the collection embeds them).
+    """
     if not interactions:
         return []
-    result = collection.query(
-        query_texts=[document(i) for i in interactions], n_results=k + 1, include=["metadatas", "distances"]
-    )
+    query = ({"query_embeddings": [np.asarray(e, dtype=np.float32) for e in embeddings]} if embeddings is not None
+             else {"query_texts": [document(i) for i in interactions]})
+    result = collection.query(**query, n_results=k + 1, include=["metadatas", "distances"])
     out = []
     for interaction, ids, metas, dists in zip(
         interactions, result["ids"], result["metadatas"], result["distances"], strict=True
@@ -61,6 +70,47 @@ def neighbours(
     return out
 
 
-def classify(interactions: Sequence[Interaction], *, collection, k: int = 7) -> list[Outcome]:
-    """Classify a batch of contacts against the exemplar collection."""
-    return [vote(n) for n in neighbours(interactions, collection=collection, k=k)]
+def decide(
+    interaction: Interaction,
+    nearest: Sequence[tuple[str, str, float]],
+    *,
+    model: FusionModel | None = None,
+    review_confidence: float = 0.0,
+) -> Outcome:
+    """The outcome of one contact from its neighbours and its signals (fused by `model`, or the plain vote).
+
+    Args:
+        interaction: The contact (its turns give the signals).
+        nearest: Its (exemplar_id, label, similarity) neighbours.
+        model: A fitted fusion model; None falls back to the similarity-weighted vote.
+        review_confidence: Below this confidence the outcome is flagged `needs_review`.
+    """
+    fired = detect(interaction)
+    outcome = vote(nearest)
+    evidence = {"vote": outcome.signals.get("vote", {}), **as_evidence(fired)}
+    if model is not None and nearest:
+        shares = outcome.signals["vote"]
+        x = features(shares, max(s for _, _, s in nearest), fired)
+        labels, confidence, proba = model.predict(x)
+        outcome.label, outcome.confidence = labels[0], round(float(confidence[0]), 4)
+        evidence["probabilities"] = {c: round(float(p), 4) for c, p in zip(model.classes, proba[0])}
+        evidence["model"] = f"fusion {model.fitted_at}"
+    else:
+        evidence["model"] = "vote"
+    evidence["needs_review"] = bool(outcome.confidence < review_confidence)
+    outcome.signals = evidence if nearest else outcome.signals | evidence
+    return outcome
+
+
+def classify(
+    interactions: Sequence[Interaction],
+    *,
+    collection,
+    k: int = 7,
+    model: FusionModel | None = None,
+    review_confidence: float = 0.0,
+    embeddings: Sequence | None = None,
+) -> list[Outcome]:
+    """Classify a batch of contacts against the exemplar collection (see `decide`)."""
+    found = neighbours(interactions, collection=collection, k=k, embeddings=embeddings)
+    return [decide(i, n, model=model, review_confidence=review_confidence) for i, n in zip(interactions, found)]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from cx_worker.models import Exemplar, Interaction
 from cx_worker.redact import redact_interaction
+from cx_worker.signals import VERSION as SIGNALS_VERSION
+from cx_worker.signals import detect
 
 COLLECTION = "cx_exemplars"
 _BATCH = 256
@@ -74,10 +76,15 @@ def _upsert(batch: list[Exemplar], collection) -> None:
     collection.upsert(
         ids=[ex.interaction.id for ex in batch],
         documents=[document(ex.interaction) for ex in batch],
-        metadatas=[
-            {"label": ex.label, "source": ex.source, "channel": ex.interaction.channel} for ex in batch
-        ],
+        metadatas=[_metadata(ex) for ex in batch],
     )
+
+
+def _metadata(ex: Exemplar) -> dict:
+    # The signals are stored with the vector so the fusion model can be refitted from the collection alone
+    # (a correction's full transcript is not in the collection, only its document).
+    return {"label": ex.label, "source": ex.source, "channel": ex.interaction.channel,
+            "signals": ",".join(detect(redact_interaction(ex.interaction)[0])), "signals_version": SIGNALS_VERSION}
 
 
 def ensure_exemplars(collection, path: Path) -> int:

@@ -121,6 +121,63 @@ def fit(x: np.ndarray, y: Sequence[str], *, l2: float = L2, class_weight_power: 
                        fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
+def knn(queries: np.ndarray, bank: np.ndarray, bank_labels: Sequence[str], *, k: int,
+        self_index: Sequence[int] | None = None) -> list[list[tuple[str, str, float]]]:
+    """Exact cosine k nearest neighbours of unit-norm `queries` among unit-norm `bank` rows, as vote input.
+
+    Args:
+        queries: Query vectors (n x 384).
+        bank: Exemplar vectors (m x 384); nothing outside it can vote.
+        bank_labels: The exemplars' labels.
+        k: Neighbours per query.
+        self_index: For each query, the bank row that is the query itself (-1 if none): never its own neighbour.
+
+    Returns:
+        Per query, (bank row as id, label, similarity) nearest first.
+    """
+    out = []
+    k = min(k, len(bank) - (1 if self_index is not None else 0))
+    for start in range(0, len(queries), 1024):  # chunks keep the similarity matrix small at 10k exemplars
+        sims = queries[start:start + 1024] @ bank.T
+        if self_index is not None:
+            for row, own in enumerate(self_index[start:start + 1024]):
+                if own >= 0:
+                    sims[row, own] = -np.inf
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < bank.shape[0] else np.tile(
+            np.arange(bank.shape[0]), (len(sims), 1))
+        for row, cols in enumerate(top):
+            cols = cols[np.argsort(-sims[row, cols])][:k]
+            out.append([(str(c), bank_labels[c], float(sims[row, c])) for c in cols])
+    return out
+
+
+def training_features(vectors: np.ndarray, labels: Sequence[str], fired: Sequence[Iterable[str]], *,
+                      k: int, temperature: float = TEMPERATURE) -> np.ndarray:
+    """Feature rows of labelled exemplars, each voted on by the others only (leave-one-out), as at run time."""
+    nearest = knn(vectors, vectors, labels, k=k, self_index=list(range(len(vectors))))
+    return np.stack([features(vote_shares(n, temperature=temperature), n[0][2] if n else 0.0, f)
+                     for n, f in zip(nearest, fired)])
+
+
+def fit_from_collection(collection, *, k: int, **options) -> FusionModel | None:
+    """Fit the fusion model on every exemplar in the collection (seed, corrections) with current signals.
+
+    Exemplars whose stored signals come from another signal version are left out (rebuild the store to
+    refresh them). Returns None when fewer than two labels are left.
+    """
+    got = collection.get(include=["embeddings", "metadatas"])
+    keep = [i for i, m in enumerate(got["metadatas"]) if m.get("signals_version") == sig.VERSION]
+    labels = [got["metadatas"][i]["label"] for i in keep]
+    if len(set(labels)) < 2:
+        return None
+    vectors = np.asarray(got["embeddings"], dtype=np.float32)[keep]
+    fired = [[s for s in got["metadatas"][i].get("signals", "").split(",") if s] for i in keep]
+    x = training_features(vectors, labels, fired, k=k)
+    model = fit(x, labels, **options)
+    model.k = k
+    return model
+
+
 def stratified_folds(labels: Sequence[str], n_folds: int, *, seed: int = 0) -> list[np.ndarray]:
     """Test indexes of `n_folds` folds, each label spread evenly over the folds (shuffled by `seed`)."""
     rng = np.random.default_rng(seed)

@@ -74,10 +74,10 @@ _STREET_TYPES = ("street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|w
 _UK_POSTCODE = r"(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})"
 _NOT_STREET_WORD = r"(?!(?:and|or|the|of|in|on|to|for|my|your|a|an|is|are|was|it|at|i|we|you|times|days|items)\b)"
 _ADDRESS = re.compile(
-    rf"\b\d{{1,6}}[A-Za-z]?,? (?:{_NOT_STREET_WORD}[A-Za-z0-9'.-]+ ){{0,3}}?(?:{_STREET_TYPES})\b\.?"
-    r"(?:,? (?:apt|apartment|suite|ste|unit|flat|#)\.? ?[\w-]+)?"
-    rf"(?:,? (?:[A-Za-z][A-Za-z.'-]+ ?){{1,3}},? (?:{_STATES}) \d{{5}}(?:-\d{{4}})?\b"
-    rf"|,? (?:[A-Za-z][A-Za-z.'-]+ ?){{1,3}},? {_UK_POSTCODE}\b)?",
+    rf"\b\d{{1,6}}[A-Za-z]?,?[ \t]+(?:{_NOT_STREET_WORD}[A-Za-z0-9'.-]+[ \t]+){{0,3}}(?:{_STREET_TYPES})\b\.?"
+    r"(?:,?[ \t]*(?:apt|apartment|suite|ste|unit|flat|#)\.?[ \t]*[\w-]+)?"
+    rf"(?:,?\s+(?:[A-Za-z][A-Za-z.'-]+[ \t]*){{1,3}},?[ \t]+(?:{_STATES})[ \t]+\d{{5}}(?:-\d{{4}})?\b"
+    rf"|,?\s+(?:[A-Za-z][A-Za-z.'-]+[ \t]*){{1,3}},?[ \t]+{_UK_POSTCODE}\b)?",
     re.IGNORECASE,
 )
 _STATE_ZIP = re.compile(rf"(?:\b[A-Z][A-Za-z.'-]+(?: [A-Z][A-Za-z.'-]+){{0,2}},? )?\b(?:{_STATES}) \d{{5}}(?:-\d{{4}})?\b"

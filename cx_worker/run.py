@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from cx_worker.acw import AcwError, Disposition, prompt_hash, write_after_call_work
 from cx_worker.classify import classify
 from cx_worker.crm import SqliteCrm
+from cx_worker.context_limit import fit_transcript
 from cx_worker.models import Interaction
 from cx_worker.redact import redact_interaction
 from cx_worker.settings import Settings
@@ -80,13 +81,15 @@ def _offsets(store: Store, settings: Settings) -> dict[str, int]:
 
 
 def _names(settings: Settings) -> list[str]:
-    from cx_worker.source import source_files
+    from cx_worker.source import source_names
 
-    return [p.name for p in source_files(settings.source)]
+    return source_names(settings.source)
 
 
 def _origin(settings: Settings, name: str) -> str:
-    return f"{settings.source.resolve()}::{name}"
+    from cx_worker.source import source_key
+
+    return f"{source_key(settings.source)}::{name}"
 
 
 def advance_watermark(settings: Settings, *, store: Store, offsets: dict[str, int]) -> None:
@@ -95,11 +98,22 @@ def advance_watermark(settings: Settings, *, store: Store, offsets: dict[str, in
         store.set_watermark(_origin(settings, name), offset)
 
 
-def redact(interactions: list[Interaction], *, store: Store, run_id: str, enabled: bool) -> list[Interaction]:
-    """Redact personal data and record each contact's progress; returns what the LLM may see."""
+def redact(
+    interactions: list[Interaction], *, store: Store, run_id: str, enabled: bool, max_tokens: int | None = None
+) -> list[Interaction]:
+    """Redact personal data and record each contact's progress; returns what the LLM may see.
+
+    A transcript over `max_tokens` (estimated) is cut to fit, and the reason recorded in the quarantine table
+    (stage "truncate") and in the contact's metadata: the contact is still processed.
+    """
     out = []
     for interaction in interactions:
         redacted, counts = redact_interaction(interaction) if enabled else (interaction, {})
+        if max_tokens:
+            redacted, cut = fit_transcript(redacted, max_tokens=max_tokens)
+            if cut:
+                store.quarantine(run_id=run_id, interaction_id=interaction.id, origin=interaction.id,
+                                 stage="truncate", reason=f"processed truncated: {cut}")
         store.put_contact(interaction.id, run_id=run_id, input_hash=input_hash(interaction),
                           redacted=redacted.model_dump_json(), pii_counts=counts, status="pending")
         out.append(redacted)

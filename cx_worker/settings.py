@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +39,10 @@ class Settings(BaseSettings):
     llm_threads: int = Field(default=2, description="CPU threads of the embedded llama.cpp server.")
     llm_context: int = Field(default=4096, description="Context window of the embedded llama.cpp server (tokens).")
 
-    source: Path = Field(
-        default=PROJECT_ROOT / "data" / "contacts", description="Folder of canonical Interaction JSONL files."
+    source: Path | str = Field(
+        default=PROJECT_ROOT / "data" / "contacts",
+        description="Where contacts come from: a folder (or fsspec URL, e.g. s3://bucket/contacts/) of canonical "
+        "Interaction JSONL files and vendor exports, or a SQL table of turns (sqlite:///x.db#table).",
     )
     data_dir: Path = Field(default=Path(".cx"), description="Store, Chroma, reports, models live here.")
     dispositions: Path = Field(
@@ -68,9 +70,20 @@ class Settings(BaseSettings):
     )
     redact: bool = Field(default=True, description="Redact personal data before anything reaches the LLM.")
     crm_language: str = Field(default="en", description="Language the summary and CRM note are written in.")
+    max_transcript_tokens: int = Field(
+        default=2800,
+        description="Transcript tokens (estimated) sent to the LLM; a longer transcript is cut in the middle, the reason "
+        "recorded. Default fits the 4096-token embedded model with the prompt and the 700-token answer.",
+    )
     knn_k: int = Field(default=7, description="Neighbours in the outcome classifier's vote.")
     review_confidence: float = Field(default=0.5, description="Outcomes below this confidence go to review.")
     limit: int | None = Field(default=12, description="Contacts per nightly run; None reads every new contact.")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source_path_or_url(cls, value: object) -> object:
+        # A URL (memory://, s3://, sqlite:///...) stays a string: Path would fold its "//".
+        return value if isinstance(value, str) and "://" in value else Path(value) if isinstance(value, str) else value
 
     @property
     def store_path(self) -> Path:

@@ -43,7 +43,8 @@ def nightly(
         dispositions = load_dispositions(settings.dispositions)
         pulled = pull(settings, store=store, run_id=run_id, limit=limit)
         logger.info("read %d, new %d, rejected %d", pulled.read, len(pulled.interactions), pulled.rejected)
-        redacted = redact(pulled.interactions, store=store, run_id=run_id, enabled=settings.redact)
+        redacted = redact(pulled.interactions, store=store, run_id=run_id, enabled=settings.redact,
+                          max_tokens=settings.max_transcript_tokens)
         with stages.llm_endpoint(settings, needed=bool(redacted)) as base_url:
             llm = build_llm(settings, base_url=base_url) if base_url else None
             with progress_bar(len(redacted), enabled=progress) as tick:
