@@ -59,8 +59,11 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
     from cx_worker.exemplars import ensure_exemplars, open_collection
     from cx_worker.source import Read, read_interactions
 
+    from cx_worker.fusion import MODEL_FILE, ensure_model
+
     collection = open_collection(settings.chroma_path)
     ensure_exemplars(collection, settings.exemplars)
+    model = ensure_model(collection, settings.models_dir / MODEL_FILE, k=settings.knn_k)
     good, bad = [], 0
     for item in read_interactions(args.input):
         if isinstance(item, Read):
@@ -72,7 +75,9 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
     with args.output.open("w") as out:
         for start in range(0, len(good), 64):
             chunk = good[start:start + 64]
-            for interaction, outcome in zip(chunk, classify(chunk, collection=collection, k=settings.knn_k)):
+            for interaction, outcome in zip(chunk, classify(chunk, collection=collection, k=settings.knn_k,
+                                                            model=model,
+                                                            review_confidence=settings.review_confidence)):
                 out.write(json.dumps({"id": interaction.id, **outcome.model_dump()}) + "\n")
     print(f"classified {len(good)} contacts into {args.output}" + (f"; {bad} lines skipped" if bad else ""),
           file=sys.stderr)
@@ -86,13 +91,49 @@ def cmd_exemplars(args: argparse.Namespace, settings: Settings) -> int:
     counts = add_exemplars(read_exemplars(args.file or settings.exemplars), collection=collection)
     print(f"exemplars upserted: {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))});"
           f" collection now holds {collection.count()}")
+    from cx_worker.fusion import MODEL_FILE, ensure_model
+
+    path = settings.models_dir / MODEL_FILE
+    model = ensure_model(collection, path, k=settings.knn_k, refit=True)
+    print(f"outcome fusion model fitted on {sum(model.trained_on.values())} exemplars: {path}" if model else
+          "outcome fusion model not fitted (fewer than two labels): the plain kNN vote decides")
+    return EXIT_PASS
+
+
+def cmd_label(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker.corrections import CorrectionError, correct_outcome
+    from cx_worker.exemplars import open_collection
+    from cx_worker.fusion import MODEL_FILE
+    from cx_worker.store import Store
+
+    try:
+        record = correct_outcome(args.id, args.label, by=args.by, reason=args.reason or "",
+                                 store=Store(settings.store_path), collection=open_collection(settings.chroma_path),
+                                 model_path=settings.models_dir / MODEL_FILE, k=settings.knn_k)
+    except CorrectionError as exc:
+        print(f"cx-worker label: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"{args.id}: {record['old_label'] or '(no outcome)'} -> {record['new_label']} by {record['corrected_by']} "
+          f"at {record['created_at']}; added as an exemplar, fusion model refitted")
+    return EXIT_PASS
+
+
+def cmd_outcomes(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker.outcome_eval import evaluate_outcomes, format_result
+
+    result = evaluate_outcomes(settings, folds=args.folds, seeds=args.seeds, use_handcheck=not args.rubric_only)
+    out = settings.data_dir / "evals" / "outcomes_cv.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result) if args.json else format_result(result))
+    print(f"written: {out}", file=sys.stderr)
     return EXIT_PASS
 
 
 def cmd_crm(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker.crm import SqliteCrm
+    from cx_worker.crm import open_crm
 
-    crm = SqliteCrm(settings.data_dir / "crm.sqlite")
+    crm = open_crm(settings)
     if args.crm_command == "list":
         notes = crm.notes()
         print(json.dumps([{k: n[k] for k in ("interaction_id", "run_id", "status", "created_at", "delivered_at")}
@@ -121,13 +162,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker.crm import SqliteCrm
+    from cx_worker.crm import open_crm
     from cx_worker.store import Store
 
     if Store(settings.store_path).run(args.run) is None:
         print(f"cx-worker release: no run {args.run!r} in {settings.store_path}", file=sys.stderr)
         return EXIT_ERROR
-    released = SqliteCrm(settings.data_dir / "crm.sqlite").release(args.run, by=args.by, reason=args.reason)
+    released = open_crm(settings).release(args.run, by=args.by, reason=args.reason)
     print(f"released {released} held notes of run {args.run} (by {args.by}: {args.reason})")
     return EXIT_PASS
 
@@ -205,6 +246,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["build"])
     p.add_argument("--file", type=Path, help="Exemplar JSONL (default CX_EXEMPLARS)")
     p.set_defaults(func=cmd_exemplars)
+
+    p = sub.add_parser("label", help="correct a contact's outcome (audited; the contact becomes an exemplar)")
+    p.add_argument("id")
+    p.add_argument("label", choices=["resolved", "deflected", "escalated", "abandoned", "unresolved"])
+    p.add_argument("--by", default=os.environ.get("USER") or "unknown", help="who corrects (default $USER)")
+    p.add_argument("--reason", default="", help="why")
+    p.set_defaults(func=cmd_label)
+
+    p = sub.add_parser("outcomes", help="the outcome classifier's honest evaluation")
+    p.add_argument("action", choices=["evaluate"])
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="fold assignments to repeat over")
+    p.add_argument("--rubric-only", action="store_true",
+                   help="TweetSumm rubric labels everywhere (default: the hand-checked label where there is one)")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    p.set_defaults(func=cmd_outcomes)
 
     p = sub.add_parser("crm", help="what agents see in the CRM")
     crm_sub = p.add_subparsers(dest="crm_command", required=True)

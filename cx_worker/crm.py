@@ -1,8 +1,10 @@
 """CRM write-back: one note per contact, where agents read it.
 
-The default sink is an embedded SQLite CRM (`crm.sqlite` under the data dir). A note's key is
-interaction id + prompt hash + model, so a re-run of the same night can never create a second note. Notes of a run
-whose evals breached a threshold are stored as `held`: agents see nothing new until a reviewer releases them.
+Every note first goes into a ledger (`crm.sqlite` under the data dir) with its delivery state — pending, delivered,
+held or failed — and is then delivered by the configured sink: the embedded SQLite CRM itself (default) or a signed
+webhook (`cx_worker.webhook`). A note's key is interaction id + prompt hash + model: a re-run can never create or
+send a second note. Notes of a run whose evals breached a threshold are `held`: nothing reaches agents until a
+reviewer releases them.
 """
 
 from __future__ import annotations
@@ -10,16 +12,18 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS notes (
     note_key TEXT PRIMARY KEY, interaction_id TEXT NOT NULL, run_id TEXT NOT NULL, status TEXT NOT NULL,
-    body TEXT NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL, delivered_at TEXT
+    body TEXT NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL, delivered_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, sink TEXT
 );
 CREATE INDEX IF NOT EXISTS notes_by_interaction ON notes (interaction_id, created_at);
 CREATE TABLE IF NOT EXISTS releases (
@@ -29,6 +33,32 @@ CREATE TABLE IF NOT EXISTS releases (
 
 _env = Environment(loader=PackageLoader("cx_worker", "templates"), undefined=StrictUndefined, trim_blocks=True,
                    lstrip_blocks=True)
+
+
+class DeliveryError(Exception):
+    """A note could not be delivered; `retryable` says whether a later attempt may succeed."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Delivery(Protocol):
+    """Where notes go once they may reach agents."""
+
+    name: str
+
+    def deliver(self, note: dict[str, Any]) -> None:
+        """Deliver one note (its `note_key` is the idempotency key); raise DeliveryError on failure."""
+
+
+class EmbeddedDelivery:
+    """The embedded CRM: the ledger is what agents' tools read, so delivering is recording it as delivered."""
+
+    name = "sqlite"
+
+    def deliver(self, note: dict[str, Any]) -> None:
+        return None
 
 
 def note_key(interaction_id: str, *, prompt_hash: str, model: str) -> str:
@@ -46,42 +76,69 @@ def _now() -> str:
 
 
 class SqliteCrm:
-    """The embedded CRM: a SQLite file agents' tools (or `cx-worker crm show`) read."""
+    """The note ledger and embedded CRM, delivering through `delivery` (default: embedded)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, delivery: Delivery | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.delivery = delivery or EmbeddedDelivery()
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
+        columns = {r["name"] for r in self.db.execute("PRAGMA table_info(notes)")}
+        for column, ddl in (("attempts", "INTEGER NOT NULL DEFAULT 0"), ("last_error", "TEXT"), ("sink", "TEXT")):
+            if column not in columns:  # a ledger written by an earlier version
+                self.db.execute(f"ALTER TABLE notes ADD COLUMN {column} {ddl}")
 
     def close(self) -> None:
         self.db.close()
 
     def write(self, payload: dict[str, Any], *, hold: bool) -> str:
-        """Write (or hold) one note; a note already delivered stays as it is. Returns its status."""
+        """Record one note as `held` or `pending`; a note already delivered stays as it is. Returns its status."""
         key = note_key(payload["interaction_id"], prompt_hash=payload["prompt_hash"], model=payload["model"])
-        status = "held" if hold else "delivered"
         existing = self.db.execute("SELECT status FROM notes WHERE note_key = ?", (key,)).fetchone()
         if existing is not None and existing["status"] == "delivered":
             return "delivered"
+        status = "held" if hold else "pending"
         self.db.execute(
-            "INSERT INTO notes VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(note_key) DO UPDATE SET "
-            "run_id=excluded.run_id, status=excluded.status, body=excluded.body, payload=excluded.payload, "
-            "delivered_at=excluded.delivered_at",
+            "INSERT INTO notes (note_key, interaction_id, run_id, status, body, payload, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(note_key) DO UPDATE SET "
+            "run_id=excluded.run_id, status=excluded.status, body=excluded.body, payload=excluded.payload",
             (key, payload["interaction_id"], payload["run_id"], status, render_note(payload),
-             json.dumps(payload, default=str), _now(), None if hold else _now()),
+             json.dumps(payload, default=str), _now()),
         )
         return status
 
+    def deliver_pending(self, *, run_id: str | None = None) -> Counter:
+        """Deliver every pending (and earlier failed, retryable) note; returns counts of delivered and failed."""
+        sql = "SELECT * FROM notes WHERE status IN ('pending', 'failed')"
+        args: tuple = ()
+        if run_id is not None:
+            sql += " AND run_id = ?"
+            args = (run_id,)
+        counts: Counter = Counter()
+        for row in self.db.execute(sql + " ORDER BY created_at, interaction_id", args).fetchall():
+            note = {**dict(row), "payload": json.loads(row["payload"])}
+            try:
+                self.delivery.deliver(note)
+            except DeliveryError as exc:
+                self.db.execute("UPDATE notes SET status = 'failed', attempts = attempts + 1, last_error = ?, "
+                                "sink = ? WHERE note_key = ?", (str(exc)[:500], self.delivery.name, row["note_key"]))
+                counts["failed"] += 1
+                continue
+            self.db.execute("UPDATE notes SET status = 'delivered', delivered_at = ?, attempts = attempts + 1, "
+                            "last_error = NULL, sink = ? WHERE note_key = ?",
+                            (_now(), self.delivery.name, row["note_key"]))
+            counts["delivered"] += 1
+        return counts
+
     def release(self, run_id: str, *, by: str, reason: str) -> int:
-        """Deliver a run's held notes after review; the release is audited. Returns how many were released."""
-        cur = self.db.execute(
-            "UPDATE notes SET status = 'delivered', delivered_at = ? WHERE run_id = ? AND status = 'held'",
-            (_now(), run_id),
-        )
-        self.db.execute("INSERT INTO releases VALUES (?, ?, ?, ?, ?)", (run_id, by, reason, cur.rowcount, _now()))
-        return cur.rowcount
+        """Release a run's held notes after review and deliver them; the release is audited. Returns how many."""
+        cur = self.db.execute("UPDATE notes SET status = 'pending' WHERE run_id = ? AND status = 'held'", (run_id,))
+        released = cur.rowcount
+        self.db.execute("INSERT INTO releases VALUES (?, ?, ?, ?, ?)", (run_id, by, reason, released, _now()))
+        self.deliver_pending(run_id=run_id)
+        return released
 
     def releases(self, run_id: str | None = None) -> list[dict[str, Any]]:
         sql, args = ("SELECT * FROM releases ORDER BY at", ()) if run_id is None else (
@@ -105,3 +162,12 @@ class SqliteCrm:
         """The newest delivered note of a contact: what an agent sees. Held notes are invisible."""
         rows = self.notes(interaction_id, status="delivered")
         return rows[-1] if rows else None
+
+
+def open_crm(settings) -> SqliteCrm:
+    """The note ledger with the sink chosen in settings (`CX_CRM_SINK`)."""
+    if settings.crm_sink == "webhook":
+        from cx_worker.webhook import WebhookDelivery
+
+        return SqliteCrm(settings.data_dir / "crm.sqlite", delivery=WebhookDelivery.from_settings(settings))
+    return SqliteCrm(settings.data_dir / "crm.sqlite")

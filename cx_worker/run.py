@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from cx_worker.acw import AcwError, Disposition, prompt_hash, write_after_call_work
 from cx_worker.classify import classify
+from cx_worker.repeats import link_repeats
 from cx_worker.crm import SqliteCrm
 from cx_worker.context_limit import fit_transcript
 from cx_worker.models import Interaction
@@ -165,11 +166,28 @@ def draft(
     return counts
 
 
-def outcomes(interactions: list[Interaction], *, collection, store: Store, run_id: str, k: int) -> Counter:
-    """Classify every contact's outcome (no LLM involved) and store it."""
+def outcomes(
+    interactions: list[Interaction], *, collection, store: Store, run_id: str, k: int, model=None, contacts=None,
+    settings: Settings | None = None,
+) -> Counter:
+    """Classify every contact's outcome (no LLM involved), link repeat contacts, flag low confidence, store it.
+
+    `model` is the fitted fusion model (None: plain kNN vote); `contacts` the past-contacts collection for repeat
+    detection (None: no repeat linking); `settings` gives review_confidence, repeat_days, repeat_similarity.
+    """
+    review = settings.review_confidence if settings else 0.0
+    found = classify(interactions, collection=collection, k=k, model=model, review_confidence=review)
+    if contacts is not None:
+        link_repeats(interactions, found, contacts=contacts, store=store, run_id=run_id,
+                     days=settings.repeat_days if settings else 7,
+                     min_similarity=settings.repeat_similarity if settings else 0.65)
     counts: Counter = Counter()
-    for interaction, outcome in zip(interactions, classify(interactions, collection=collection, k=k), strict=True):
+    for interaction, outcome in zip(interactions, found, strict=True):
         store.put_outcome(interaction.id, run_id=run_id, outcome=outcome.model_dump())
+        if outcome.signals.get("needs_review"):
+            store.flag_for_review(interaction.id, run_id=run_id, label=outcome.label,
+                                  confidence=outcome.confidence,
+                                  reason=f"confidence {outcome.confidence:.2f} below {review:.2f}")
         counts[outcome.label] += 1
     return counts
 
@@ -178,7 +196,9 @@ def write_back(
     interactions: list[Interaction], *, store: Store, crm: SqliteCrm, run_id: str, settings: Settings,
     dispositions: tuple[Disposition, ...], hold: bool,
 ) -> Counter:
-    """One CRM note per contact with valid after-call work; all held when the run's evals breached."""
+    """One CRM note per contact with valid after-call work, delivered by the CRM's sink; all held when the run's
+    evals breached. Notes that failed to deliver on an earlier run are retried. Returns counts per delivery state.
+    """
     key = prompt_hash(dispositions)
     counts: Counter = Counter()
     for interaction in interactions:
@@ -189,12 +209,14 @@ def write_back(
         payload = {
             "interaction_id": interaction.id, "run_id": run_id, "channel": interaction.channel,
             "queue": interaction.queue, "customer_id": interaction.customer_id, "model": settings.llm_model,
-            "prompt_hash": key, "work": acw["output"],
+            "prompt_hash": key, "work": acw["output"], "metadata": interaction.metadata,
             "outcome": {k: outcome[k] for k in ("label", "confidence", "evidence", "signals")} if outcome else
             {"label": "unresolved", "confidence": 0.0, "evidence": [], "signals": {}},
         }
-        counts[crm.write(json.loads(json.dumps(payload)), hold=hold)] += 1
-        store.set_contact_status(interaction.id, "done")
+        status = crm.write(json.loads(json.dumps(payload, default=str)), hold=hold)
+        if status != "pending":
+            counts[status] += 1
+    counts.update(crm.deliver_pending())
     for interaction in interactions:
         if (c := store.contact(interaction.id)) and c["status"] == "pending":
             store.set_contact_status(interaction.id, "done")

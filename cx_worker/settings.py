@@ -69,6 +69,18 @@ class Settings(BaseSettings):
         description="Reference dispositions of labelled contacts, by queue/subflow prefix.",
     )
     redact: bool = Field(default=True, description="Redact personal data before anything reaches the LLM.")
+    crm_sink: Literal["sqlite", "webhook"] = Field(
+        default="sqlite", description="Where notes go: the embedded SQLite CRM, or a signed webhook."
+    )
+    webhook_url: str | None = Field(
+        default=None,
+        description="Webhook endpoint; may hold {placeholders} from the contact, e.g. {zendesk_ticket_id}.",
+    )
+    webhook_secret: SecretStr | None = Field(default=None, description="HMAC-SHA256 key signing each webhook body.")
+    webhook_template: str = Field(
+        default="generic",
+        description="Webhook payload: generic | salesforce_task | salesforce_case_comment | zendesk_comment.",
+    )
     crm_language: str = Field(default="en", description="Language the summary and CRM note are written in.")
     max_transcript_tokens: int = Field(
         default=2800,
@@ -77,6 +89,12 @@ class Settings(BaseSettings):
     )
     knn_k: int = Field(default=7, description="Neighbours in the outcome classifier's vote.")
     review_confidence: float = Field(default=0.5, description="Outcomes below this confidence go to review.")
+    repeat_days: int = Field(
+        default=7, description="A contact from the same customer about a similar issue within this many days is a "
+        "repeat: the earlier contact's outcome becomes unresolved.")
+    repeat_similarity: float = Field(
+        default=0.65, description="Cosine similarity of two contacts' issue texts (the customer's opening turns) "
+        "above which they are about the same issue.")
     limit: int | None = Field(default=12, description="Contacts per nightly run; None reads every new contact.")
 
     @field_validator("source", mode="before")

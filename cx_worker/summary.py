@@ -37,9 +37,10 @@ def run_summary(
         "read": pulled.read,
         "new": len(pulled.interactions),
         "skipped": pulled.skipped,
-        "written": notes.get("delivered", 0) + notes.get("held", 0),
+        "written": notes.get("delivered", 0) + notes.get("held", 0) + notes.get("failed", 0),
         "delivered": notes.get("delivered", 0),
         "held": notes.get("held", 0),
+        "failed_delivery": notes.get("failed", 0),
         "quarantined": quarantined,
         "drafted": dict(drafted),
         "outcomes": dict(outcomes),
@@ -56,7 +57,8 @@ def summary_text(summary: dict[str, Any]) -> str:
     lines = [
         f"cx-worker nightly run {summary['run_id']}",
         f"  contacts read {summary['read']} (new {summary['new']}, already done {summary['skipped']}), "
-        f"notes written {summary['written']} (delivered {summary['delivered']}, held {summary['held']}), "
+        f"notes written {summary['written']} (delivered {summary['delivered']}, held {summary['held']}"
+        f"{', delivery failed ' + str(summary['failed_delivery']) if summary.get('failed_delivery') else ''}), "
         f"quarantined {summary['quarantined']}",
         f"  outcomes: {outcomes}",
         f"  eval verdict: {ev['verdict'].upper()} ({scores})",

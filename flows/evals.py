@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 
 from cx_worker import run as stages
 from cx_worker.acw import build_llm
-from cx_worker.crm import SqliteCrm
+from cx_worker.crm import open_crm
 from cx_worker.settings import Settings
 from cx_worker.store import Store
 
@@ -24,7 +24,7 @@ judge = task(stages.judge, name="evals", cache_policy=NO_CACHE)
 def evals(run_id: str, suite: str | None = None, use_judge: bool = True) -> dict:
     """Judge stored run `run_id` with `suite` (default: the configured one); returns report.json's content."""
     settings = Settings(**({"thresholds": suite} if suite else {}))
-    store, crm = Store(settings.store_path), SqliteCrm(settings.data_dir / "crm.sqlite")
+    store, crm = Store(settings.store_path), open_crm(settings)
     try:
         if store.run(run_id) is None:
             raise ValueError(f"no run {run_id!r} in {settings.store_path}")

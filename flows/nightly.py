@@ -11,9 +11,12 @@ from prefect.cache_policies import NO_CACHE
 
 from cx_worker import run as stages
 from cx_worker.acw import build_llm, load_dispositions
-from cx_worker.crm import SqliteCrm
+from cx_worker.crm import open_crm
 from cx_worker.exemplars import ensure_exemplars, open_collection
+from cx_worker.fusion import MODEL_FILE, ensure_model
+from cx_worker.repeats import open_contacts
 from cx_worker.settings import Settings
+from cx_worker.source import source_key as stages_source_key
 from cx_worker.store import Store, new_run_id
 from cx_worker.summary import progress_bar, run_summary
 from flows.artifacts import publish_artifacts
@@ -34,9 +37,9 @@ def nightly(
     overrides = {"source": source} if source else {}
     settings = Settings(**overrides)
     limit = None if all_contacts else (limit if limit is not None else settings.limit)
-    store, crm = Store(settings.store_path), SqliteCrm(settings.data_dir / "crm.sqlite")
+    store, crm = Store(settings.store_path), open_crm(settings)
     run_id = new_run_id()
-    store.start_run(run_id, config={"source": str(settings.source), "limit": limit, "model": settings.llm_model,
+    store.start_run(run_id, config={"source": stages_source_key(settings.source), "limit": limit, "model": settings.llm_model,
                                     "base_url": settings.llm_base_url or "embedded"})
     logger = get_run_logger()
     try:
@@ -53,7 +56,10 @@ def nightly(
             collection = open_collection(settings.chroma_path)
             ensure_exemplars(collection, settings.exemplars)
             outcome_counts = classify(redacted, collection=collection, store=store, run_id=run_id,
-                                      k=settings.knn_k)
+                                      k=settings.knn_k, settings=settings,
+                                      model=ensure_model(collection, settings.models_dir / MODEL_FILE,
+                                                         k=settings.knn_k),
+                                      contacts=open_contacts(settings.chroma_path))
             report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm)
         html = paths["html"]
         notes = write_back(redacted, store=store, crm=crm, run_id=run_id, settings=settings,

@@ -16,8 +16,11 @@ def _payload(iid="c1", run="r1", summary="Customer asked for a refund of $40; re
 
 def test_rewriting_a_note_never_duplicates_it(tmp_path):
     crm = SqliteCrm(tmp_path / "crm.sqlite")
-    assert crm.write(_payload(), hold=False) == "delivered"
+    assert crm.write(_payload(), hold=False) == "pending"
+    assert crm.visible("c1") is None  # recorded, not yet delivered
+    assert crm.deliver_pending() == {"delivered": 1}
     assert crm.write(_payload(run="r2"), hold=False) == "delivered"
+    assert crm.deliver_pending() == {}
     notes = crm.notes("c1")
     assert len(notes) == 1 and notes[0]["note_key"] == note_key("c1", prompt_hash="p", model="m")
     body = crm.visible("c1")["body"]
@@ -31,6 +34,7 @@ def test_held_notes_are_invisible_until_released_and_release_is_audited(tmp_path
     assert crm.release("r1", by="gov lead", reason="checked the breach") == 1
     assert crm.visible("c1") is not None
     assert crm.releases("r1")[0]["released_by"] == "gov lead"
+    assert crm.notes("c1")[0]["sink"] == "sqlite"
     # a delivered note is not pulled back by a later held write of the same key
     assert crm.write(_payload(run="r2"), hold=True) == "delivered"
 
