@@ -18,8 +18,11 @@ from cx_worker.acw import AcwError, Disposition, prompt_hash, write_after_call_w
 from cx_worker.classify import classify
 from cx_worker.repeats import link_repeats
 from cx_worker.crm import SqliteCrm
+from cx_worker.handoff import handoff_brief
 from cx_worker.context_limit import fit_transcript
+from cx_worker.injection import batch_identifiers
 from cx_worker.models import Interaction
+from cx_worker.ratelimit import RateLimiter
 from cx_worker.redact import redact_interaction
 from cx_worker.settings import Settings
 from cx_worker.source import Read, read_interactions
@@ -134,24 +137,29 @@ def draft(
     """Write the after-call work of every contact, `settings.llm_concurrency` calls at a time.
 
     A contact whose work is already stored for this prompt and model is not sent again. A contact whose call fails
-    is quarantined with the reason; the others go on.
+    (after the SDK's retries and one repair re-ask) is quarantined with the reason; the others go on. The calls
+    share one `llm_rpm`/`llm_tpm` limiter. Returns counts of drafted, repaired (valid after the re-ask), reused,
+    failed.
     """
     key = prompt_hash(dispositions)
     counts: Counter = Counter()
+    limiter = RateLimiter.from_settings(settings)
+    _, known = batch_identifiers(interactions)
 
     def one(interaction: Interaction) -> str:
         if store.acw(interaction.id, prompt_hash=key, model=settings.llm_model) is not None:
             return "reused"
         try:
             result = write_after_call_work(interaction, llm=llm, model=settings.llm_model, dispositions=dispositions,
-                                           method=settings.llm_structured_output, language=settings.crm_language)
+                                           method=settings.llm_structured_output, language=settings.crm_language,
+                                           limiter=limiter, known_identifiers=known)
         except AcwError as exc:
             return _fail(interaction.id, str(exc))
         except Exception as exc:  # network, timeout after retries: quarantine, never kill the run
             return _fail(interaction.id, f"LLM call failed: {type(exc).__name__}: {str(exc)[:300]}")
         store.put_acw(interaction.id, prompt_hash=key, model=settings.llm_model, run_id=run_id,
                       output=result.work.model_dump(), usage=result.usage)
-        return "drafted"
+        return "repaired" if result.usage.get("repaired") else "drafted"
 
     def _fail(iid: str, reason: str) -> str:
         store.quarantine(run_id=run_id, interaction_id=iid, origin=iid, stage="after_call_work", reason=reason)
@@ -213,6 +221,7 @@ def write_back(
             "outcome": {k: outcome[k] for k in ("label", "confidence", "evidence", "signals")} if outcome else
             {"label": "unresolved", "confidence": 0.0, "evidence": [], "signals": {}},
         }
+        payload["handoff"] = handoff_brief(payload["work"], payload["outcome"])
         status = crm.write(json.loads(json.dumps(payload, default=str)), hold=hold)
         if status != "pending":
             counts[status] += 1

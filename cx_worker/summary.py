@@ -6,6 +6,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,15 @@ def progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[], None] | 
 def run_summary(
     run_id: str, *, pulled, drafted: Counter, outcomes: Counter, notes: Counter, report, report_html: Path, store
 ) -> dict[str, Any]:
-    """The run's summary: the contract of `cx-worker nightly --json`."""
+    """The run's summary: the contract of `cx-worker nightly --json`, plus what ops watch (rates, time, tokens)."""
     quarantined = len(store.quarantined(run_id=run_id))
+    tokens = next(store.iter_rows(
+        "SELECT COALESCE(SUM(prompt_tokens), 0) AS prompt, COALESCE(SUM(completion_tokens), 0) AS completion, "
+        "COUNT(*) AS calls, COALESCE(SUM(seconds), 0) AS llm_seconds FROM after_call_work WHERE run_id = ?",
+        (run_id,)))
+    run = store.run(run_id) or {}
+    started = datetime.fromisoformat(run["started_at"]) if run.get("started_at") else datetime.now(timezone.utc)
+    total = sum(outcomes.values())
     return {
         "run_id": run_id,
         "read": pulled.read,
@@ -46,6 +54,11 @@ def run_summary(
         "outcomes": dict(outcomes),
         "eval": {"verdict": report.verdict, **report.scores()},
         "report_html": str(report_html.resolve()),
+        "outcome_rates": {k: round(v / total, 3) for k, v in sorted(outcomes.items())} if total else {},
+        "tokens": {"prompt": tokens["prompt"], "completion": tokens["completion"], "llm_calls": tokens["calls"]},
+        "llm_seconds": round(tokens["llm_seconds"], 1),
+        "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 1),
+        "review_backlog": len(store.review_list()) if hasattr(store, "review_list") else None,
     }
 
 
@@ -60,9 +73,13 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"notes written {summary['written']} (delivered {summary['delivered']}, held {summary['held']}"
         f"{', delivery failed ' + str(summary['failed_delivery']) if summary.get('failed_delivery') else ''}), "
         f"quarantined {summary['quarantined']}",
-        f"  outcomes: {outcomes}",
+        f"  outcomes: {outcomes}" + (f"; review backlog {summary['review_backlog']}"
+                                      if summary.get("review_backlog") is not None else ""),
         f"  eval verdict: {ev['verdict'].upper()} ({scores})",
         f"  governance report: {summary['report_html']}",
+        f"  run time {summary['seconds']:.0f} s (LLM {summary['llm_seconds']:.0f} s), "
+        f"{summary['tokens']['llm_calls']} LLM calls, tokens {summary['tokens']['prompt']} in / "
+        f"{summary['tokens']['completion']} out",
     ]
     if summary["held"]:
         lines.append(f"  write-back HELD: review the report, then `cx-worker release {summary['run_id']} --by NAME "
