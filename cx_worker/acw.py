@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,8 +21,11 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, ValidationError, create_model
 
+from cx_worker.context_limit import estimate_tokens
+from cx_worker.injection import check_output, identifiers
 from cx_worker.models import AfterCallWork, Interaction
-from cx_worker.prompts import PROMPTS_DIR, render_parts
+from cx_worker.prompts import PROMPTS_DIR, environment, render_parts
+from cx_worker.ratelimit import RateLimiter
 from cx_worker.settings import Settings
 
 TEMPLATE = "after_call_work.j2"
@@ -111,11 +115,30 @@ def write_after_call_work(
     dispositions: tuple[Disposition, ...],
     method: str = "function_calling",
     language: str = "en",
+    limiter: RateLimiter | None = None,
+    known_identifiers: Container[str] = frozenset(),
 ) -> AcwResult:
-    """Draft the after-call work of one (already redacted) contact with one LLM call.
+    """Draft the after-call work of one (already redacted) contact.
+
+    One LLM call; if its answer does not parse or validate, one repair re-ask: the same messages plus a user message
+    with the validation error, asking for a corrected tool call. An answer cut off at `max_tokens`
+    (finish_reason "length") is not repaired: the re-ask would run into the same cap (the schema's length limits
+    already keep a well-behaved answer under it; a cut-off one is a model that looped). Transport errors (429, 5xx,
+    timeouts) are retried inside the SDK, with backoff, `max_retries` times.
+
+    Args:
+        interaction: The redacted contact.
+        llm: The chat model.
+        model: Its name, recorded with the output.
+        dispositions: The disposition taxonomy the answer must pick from.
+        method: How structured output is asked for (see `Settings.llm_structured_output`).
+        language: Language of the summary and the note.
+        limiter: Requests/tokens-per-minute limiter shared by the run's concurrent calls; None: no limit.
+        known_identifiers: Identifiers of the other contacts of the batch (`injection.batch_identifiers`): an
+            answer carrying one of them is rejected.
 
     Raises:
-        AcwError: the answer was missing, cut off or did not validate.
+        AcwError: the answer was cut off, did not validate after the repair, or failed the output check.
     """
     schema_model = output_model(tuple(d.code for d in dispositions))
     messages = build_messages(
@@ -125,20 +148,30 @@ def write_after_call_work(
         json_schema=schema_model.model_json_schema() if method == "json_mode" else None,
     )
     structured = llm.with_structured_output(schema_model, method=method, include_raw=True)
+    reserve = estimate_tokens("".join(str(m.content) for m in messages)) + (getattr(llm, "max_tokens", None) or 0)
     started = time.perf_counter()
-    answer = structured.invoke(messages)
+    answer = _invoke(structured, messages, limiter=limiter, tokens=reserve)
+    usage = _usage(answer)
+    problem = _problem(answer)
+    repaired = False
+    if problem is not None:
+        repair = HumanMessage(_repair_message(error=problem, tool=schema_model.__name__))
+        answer = _invoke(structured, [*messages, repair], limiter=limiter,
+                         tokens=reserve + estimate_tokens(str(repair.content)))
+        usage = {k: (usage.get(k) or 0) + (v or 0) for k, v in _usage(answer).items()}
+        again = _problem(answer)
+        if again is not None:
+            raise AcwError(f"{again} (after one repair re-ask; first answer: {problem})")
+        repaired = True
     seconds = time.perf_counter() - started
-    raw = answer.get("raw")
-    usage = dict(getattr(raw, "usage_metadata", None) or {})
-    finish = (getattr(raw, "response_metadata", None) or {}).get("finish_reason")
-    if finish == "length":
-        raise AcwError("output cut off at max_tokens (finish_reason=length)")
-    if answer.get("parsing_error") is not None or answer.get("parsed") is None:
-        raise AcwError(f"invalid structured output: {_short(answer.get('parsing_error'))}")
     try:
         work = AfterCallWork.model_validate(answer["parsed"].model_dump())
     except ValidationError as exc:  # pragma: no cover - the narrowed model already validated
         raise AcwError(f"invalid after-call work: {_short(exc)}") from exc
+    rejected = check_output(work.model_dump(), system_prompt=str(messages[0].content),
+                            transcript=interaction.transcript(), own=identifiers(interaction), known=known_identifiers)
+    if rejected:
+        raise AcwError(f"output rejected: {rejected}")
     return AcwResult(
         work=work,
         prompt_hash=prompt_hash(dispositions),
@@ -147,8 +180,43 @@ def write_after_call_work(
             "prompt_tokens": usage.get("input_tokens"),
             "completion_tokens": usage.get("output_tokens"),
             "seconds": round(seconds, 3),
+            "repaired": repaired,
         },
     )
+
+
+def _repair_message(*, error: str, tool: str) -> str:
+    # The `repair` macro of the same template, so the prompt hash covers the re-ask's wording too.
+    module = environment().get_template(TEMPLATE).make_module({})
+    return str(module.repair(error=error, tool=tool)).strip()
+
+
+def _invoke(structured, messages: list, *, limiter: RateLimiter | None, tokens: int) -> dict[str, Any]:
+    if limiter is not None:
+        limiter.acquire(tokens=tokens)
+    return structured.invoke(messages)
+
+
+def _usage(answer: dict[str, Any]) -> dict[str, Any]:
+    raw = answer.get("raw")
+    usage = dict(getattr(raw, "usage_metadata", None) or {})
+    return {"input_tokens": usage.get("input_tokens"), "output_tokens": usage.get("output_tokens")}
+
+
+def _problem(answer: dict[str, Any]) -> str | None:
+    """What is wrong with a structured answer, or None. Raises AcwError for a cut-off answer (not repairable)."""
+    raw = answer.get("raw")
+    finish = (getattr(raw, "response_metadata", None) or {}).get("finish_reason")
+    if finish == "length":
+        raise AcwError("output cut off at max_tokens (finish_reason=length)")
+    if answer.get("parsing_error") is not None:
+        return f"invalid structured output: {_short(answer['parsing_error'])}"
+    if answer.get("parsed") is None:
+        invalid = getattr(raw, "invalid_tool_calls", None) or []
+        if invalid:  # arguments that are not JSON never reach the parser: LangChain sets them aside
+            return f"invalid structured output: {_short(invalid[0].get('error') or 'arguments are not valid JSON')}"
+        return "invalid structured output: no tool call in the answer"
+    return None
 
 
 def _short(error: object) -> str:

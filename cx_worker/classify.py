@@ -20,6 +20,7 @@ import numpy as np
 
 from cx_worker.exemplars import document
 from cx_worker.fusion import TEMPERATURE, FusionModel, features, vote_shares
+from cx_worker.injection import neutralise, restore_turns
 from cx_worker.models import Evidence, Interaction, Outcome
 from cx_worker.signals import as_evidence, detect
 
@@ -85,9 +86,12 @@ def decide(
         model: A fitted fusion model; None falls back to the similarity-weighted vote.
         review_confidence: Below this confidence the outcome is flagged `needs_review`.
     """
-    fired = detect(interaction)
+    clean = neutralise(interaction)  # instructions typed by the customer do not count as what happened
+    fired = detect(clean.interaction)
     outcome = vote(nearest)
-    evidence = {"vote": outcome.signals.get("vote", {}), **as_evidence(fired)}
+    evidence = {"vote": outcome.signals.get("vote", {}), **restore_turns(as_evidence(fired), clean.kept)}
+    if clean.turns:
+        evidence["injection_attempt"] = clean.evidence()
     if model is not None and nearest:
         shares = outcome.signals["vote"]
         x = features(shares, max(s for _, _, s in nearest), fired)

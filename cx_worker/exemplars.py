@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from cx_worker.injection import neutralise
 from cx_worker.models import Exemplar, Interaction
 from cx_worker.redact import redact_interaction
 from cx_worker.signals import VERSION as SIGNALS_VERSION
@@ -41,8 +42,9 @@ _OPENING, _ENDING = 2, 6
 
 
 def document(interaction: Interaction) -> str:
-    """The text an interaction is embedded as: the opening and closing turns of its redacted transcript."""
-    redacted, _ = redact_interaction(interaction)
+    """The text an interaction is embedded as: the opening and closing turns of its redacted transcript, without
+    customer text that gives the AI instructions (`injection.neutralise`)."""
+    redacted, _ = redact_interaction(neutralise(interaction).interaction)
     turns = redacted.turns
     if len(turns) > _OPENING + _ENDING:
         turns = turns[:_OPENING] + turns[-_ENDING:]

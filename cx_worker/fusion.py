@@ -178,6 +178,19 @@ def fit_from_collection(collection, *, k: int, **options) -> FusionModel | None:
     return model
 
 
+def ensure_model(collection, path: Path, *, k: int, refit: bool = False) -> FusionModel | None:
+    """The fusion model at `path`; fitted from the collection and saved first if missing, stale or `refit`.
+
+    Returns None (the classifier then uses the plain vote) when the collection cannot train one.
+    """
+    model = None if refit else load_model(path)
+    if model is None or model.k != k:
+        model = fit_from_collection(collection, k=k)
+        if model is not None:
+            save_model(model, path)
+    return model
+
+
 def stratified_folds(labels: Sequence[str], n_folds: int, *, seed: int = 0) -> list[np.ndarray]:
     """Test indexes of `n_folds` folds, each label spread evenly over the folds (shuffled by `seed`)."""
     rng = np.random.default_rng(seed)
@@ -257,18 +270,23 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 def _calibrate(top: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:
     a, b = calibration
-    return 1.0 / (1.0 + np.exp(-(a * _logit(top) + b)))
+    return np.clip(1.0 / (1.0 + np.exp(-(a * _logit(top) + b))), 0.001, 0.999)
 
 
-def _platt(top: np.ndarray, right: np.ndarray) -> tuple[float, float]:
-    """Fit P(right) = sigmoid(a * logit(top) + b) by Newton's method on the log-loss (tiny ridge for stability)."""
+def _platt(top: np.ndarray, right: np.ndarray, *, prior: float = 1.0) -> tuple[float, float]:
+    """Fit P(right) = sigmoid(a * logit(top) + b) by Newton's method on the log-loss.
+
+    A ridge pulls (a, b) towards (1, 0), "trust the model's own probability": with few or no wrong
+    out-of-fold answers the curve would otherwise grow without bound and claim certainty.
+    """
     z = _logit(top)
-    params = np.array([1.0, 0.0])
+    identity = np.array([1.0, 0.0])
+    params = identity.copy()
     design = np.stack([z, np.ones_like(z)], axis=1)
     for _ in range(100):
         p = 1.0 / (1.0 + np.exp(-(design @ params)))
-        grad = design.T @ (p - right) + 1e-3 * params
-        hess = design.T @ (design * (p * (1 - p))[:, None]) + 1e-3 * np.eye(2)
+        grad = design.T @ (p - right) + prior * (params - identity)
+        hess = design.T @ (design * (p * (1 - p))[:, None]) + prior * np.eye(2)
         step = np.linalg.solve(hess, grad)
         params -= step
         if np.abs(step).max() < 1e-8:

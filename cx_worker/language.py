@@ -47,5 +47,5 @@ def with_language(interaction: Interaction) -> Interaction:
     code, prob = detect_language(text)
     if code is None:
         return interaction
-    return interaction.model_copy(update={
-        "language": code, "metadata": interaction.metadata | {"language_detected": {"code": code, "p": round(prob, 3)}}})
+    detected = {"language_detected": {"code": code, "p": round(prob, 3)}}
+    return interaction.model_copy(update={"language": code, "metadata": interaction.metadata | detected})

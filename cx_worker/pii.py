@@ -80,7 +80,8 @@ _ADDRESS = re.compile(
     rf"|,?\s+(?:[A-Za-z][A-Za-z.'-]+[ \t]*){{1,3}},?[ \t]+{_UK_POSTCODE}\b)?",
     re.IGNORECASE,
 )
-_STATE_ZIP = re.compile(rf"(?:\b[A-Z][A-Za-z.'-]+(?: [A-Z][A-Za-z.'-]+){{0,2}},? )?\b(?:{_STATES}) \d{{5}}(?:-\d{{4}})?\b"
+_STATE_ZIP = re.compile(rf"(?:\b[A-Z][A-Za-z.'-]+(?: [A-Z][A-Za-z.'-]+){{0,2}},? )?"
+                        rf"\b(?:{_STATES}) \d{{5}}(?:-\d{{4}})?\b"
                         r"|\b\d{5}-\d{4}\b")
 _POSTCODE = re.compile(rf"\b{_UK_POSTCODE}\b|(?i:\b[a-z]{{1,2}}\d[a-z\d]? \d[abd-hjlnp-uw-z]{{2}}\b)")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cx_worker.models import Interaction, Turn
-from cx_worker.pii import KINDS, detect, luhn_ok
+from cx_worker.pii import KINDS, Span, detect, luhn_ok
 
 __all__ = ["KINDS", "Redactor", "customer_names", "find_pii", "luhn_ok", "redact_interaction"]
 
@@ -36,18 +36,20 @@ saturday sunday january february march april june july august september october 
 enjoy apologies apology appreciate alright absolutely certainly unfortunately fantastic awesome wonderful excellent
 cheers regards best sir madam there team everyone folks guys again
 """.split())
-_NAME = r"[A-Z][a-z'’-]+(?:[ ](?:[A-Z][a-z'’-]+|[A-Z]\.)){0,2}"
+_WORD = r"[A-Z][a-zA-Z'’-]*[a-z]"  # Joyce, O'Neill, McDonald, Smith-Jones
+_NAME = rf"{_WORD}(?:[ ](?:{_WORD}|[A-Z]\.)){{0,2}}"
 # Customer saying who they are. The name itself must be capitalised, but "my name is" may be any case.
 _SELF = re.compile(rf"(?i:\bmy\s+(?:full\s+|first\s+|last\s+)?name(?:'s|\s+is)|\bname\s*:|\blast\s+name(?:\s+is)?"
                    rf"|\bsurname(?:\s+is)?)\s+(?P<any>(?i:[a-z][a-z'’-]+(?:[ ][a-z][a-z'’-]+){{0,2}}))"
                    rf"|(?i:\bthis\s+is|\bi'?m|\bi\s+am|\bit'?s|\bcall\s+me)\s+(?P<name>{_NAME})")
 # The agent addressing the customer.
 _ADDRESSED = re.compile(rf"(?i:\b(?:thanks?|thank\s+you(?:\s+so\s+much)?|hi|hello|hey|dear|sorry|welcome|great"
-                        rf"|perfect|ok(?:ay)?)\b)[,!]?\s+(?P<name>[A-Z][a-z'’-]+)\b"
-                        rf"|\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+(?P<title>[A-Z][a-z'’-]+)"
-                        rf"|(?:,|\byou|\bwith)\s+(?P<end>[A-Z][a-z'’-]+)\s*[?!.]*\s*$")
+                        rf"|perfect|ok(?:ay)?)\b)[,!]?\s+(?P<name>{_WORD})\b"
+                        rf"|\b(?:Mr|Mrs|Ms|Miss|Dr)\.?\s+(?P<title>{_WORD})"
+                        rf"|(?:,|\byou|\bwith)\s+(?P<end>{_WORD})\s*[?!.]*\s*$")
 _ASKS_NAME = re.compile(r"(?i)\b(?:your|the)\s+(?:full\s+)?name\b|\bwho\s+am\s+i\s+speaking")
-_BARE_NAME = re.compile(r"^\s*(?i:name\s*:|it'?s|i'?m|this\s+is)?\s*(?P<name>[A-Za-z][a-z'’-]+(?:\s+[A-Za-z][a-z'’-]+){1,2})\s*[.!]?\s*$")
+_BARE_NAME = re.compile(r"^\s*(?i:name\s*:|it'?s|i'?m|this\s+is)?\s*"
+                        r"(?P<name>[A-Za-z][a-zA-Z'’-]*[a-z](?:\s+[A-Za-z][a-zA-Z'’-]*[a-z]){1,2})\s*[.!]?\s*$")
 
 
 _CONTRACTION = re.compile(r"['’](?:m|s|ve|ll|d|re|t)$", re.IGNORECASE)
@@ -131,12 +133,19 @@ class Redactor:
             self._seen[key] = f"[{kind}_{self.counts[kind]}]"
         return self._seen[key]
 
+    def spans(self, text: str) -> list[Span]:
+        """What `text` would replace: structured PII, then the customer's names outside those."""
+        found = detect(text)
+        if self._names is not None:
+            found += [Span("NAME", m.start(), m.end(), m.group(0)) for m in self._names.finditer(text)
+                      if not any(s.start < m.end() and m.start() < s.end for s in found)]
+        return sorted(found, key=lambda s: s.start)
+
     def text(self, text: str) -> str:
         """Redact one string."""
-        for span in reversed(detect(text)):
-            text = text[:span.start] + self._placeholder(span.kind, span.value) + text[span.end:]
-        if self._names is not None:
-            text = self._names.sub(lambda m: self._placeholder("NAME", self._name_of[m.group(0).lower()]), text)
+        for span in reversed(self.spans(text)):
+            value = self._name_of[span.value.lower()] if span.kind == "NAME" else span.value
+            text = text[:span.start] + self._placeholder(span.kind, value) + text[span.end:]
         return text
 
     def value(self, value: Any) -> Any:

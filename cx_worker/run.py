@@ -188,7 +188,7 @@ def outcomes(
     if contacts is not None:
         link_repeats(interactions, found, contacts=contacts, store=store, run_id=run_id,
                      days=settings.repeat_days if settings else 7,
-                     min_similarity=settings.repeat_similarity if settings else 0.65)
+                     min_similarity=settings.repeat_similarity if settings else 0.6)
     counts: Counter = Counter()
     for interaction, outcome in zip(interactions, found, strict=True):
         store.put_outcome(interaction.id, run_id=run_id, outcome=outcome.model_dump())

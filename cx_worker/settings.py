@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=2, description="SDK retries on 429/5xx and timeouts, per call.")
     llm_max_tokens: int = Field(default=700, description="Output token cap per after-call-work call.")
     llm_concurrency: int = Field(default=1, description="LLM calls in flight at once.")
+    llm_rpm: int | None = Field(
+        default=None, description="Requests per minute to the LLM endpoint, across all concurrent calls of a run "
+        "(at most this many in any 60 s). Unset: no limit.",
+    )
+    llm_tpm: int | None = Field(
+        default=None, description="Tokens per minute to the LLM endpoint (prompt estimate + max tokens per request, "
+        "as providers count them), across all concurrent calls of a run. Unset: no limit.",
+    )
     llm_threads: int = Field(default=2, description="CPU threads of the embedded llama.cpp server.")
     llm_context: int = Field(default=4096, description="Context window of the embedded llama.cpp server (tokens).")
 
@@ -93,7 +101,7 @@ class Settings(BaseSettings):
         default=7, description="A contact from the same customer about a similar issue within this many days is a "
         "repeat: the earlier contact's outcome becomes unresolved.")
     repeat_similarity: float = Field(
-        default=0.65, description="Cosine similarity of two contacts' issue texts (the customer's opening turns) "
+        default=0.6, description="Cosine similarity of two contacts' issue texts (the customer's opening turns) "
         "above which they are about the same issue.")
     limit: int | None = Field(default=12, description="Contacts per nightly run; None reads every new contact.")
 

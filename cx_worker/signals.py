@@ -27,7 +27,7 @@ _I = re.IGNORECASE
 # "didn't work", "unable to refund", "will be processed", "to get it resolved".
 _NEGATED = re.compile(
     r"(\bnot|n't|\bnever|\bno longer|\bunable to|\bcannot|\bcan ?not|\bwill|\bto|\bif|\bonce|\bwhen|\bhope|\bbefore"
-    r"|\buntil|\bstill)\W+(\w+\W+){0,2}$", _I)
+    r"|\buntil|\bstill|\bget|\blet me|\bhelp)\W+(\w+\W+){0,2}$", _I)
 
 # The agent or bot checks whether the customer is still there ("Are you still there David?", "hello?", "If you
 # don't respond soon I'll have to label the conversation as incomplete", "We haven't heard back from you").
@@ -35,8 +35,7 @@ _PRESENCE = re.compile(
     r"\bare you (still )?(there|with me|around)\b|\bstill (there|with me)\s*\?|^\W*(hello|hi|hey)\W*\?+\W*$"
     r"|\bhello+\s*\?|\bif (you|i) (don'?t|do not|doesn'?t) (respond|reply|hear)|\bdon'?t hear (back )?from you"
     r"|\b(haven'?t|have not|didn'?t|did not) (heard|hear|received|get|got) (back |a (response|reply) )?from you"
-    r"|\b(due to|because of) (no response|inactivity)|\b(close|closing|end|ending) (this|the) (chat|conversation)"
-    r"|conversation as incomplete|\bawaiting (for )?your (response|reply)", _I)
+    r"|\b(due to|because of) (no response|inactivity|not hearing)|conversation as incomplete|\bawaiting (for )?your (response|reply)", _I)
 # The agent or bot asks the customer for something (a question, "please provide ...").
 _ASKS = re.compile(
     r"\?\s*(\S{0,12})$|\?\s|\b(please|kindly|pls) (provide|confirm|send|share|let (me|us) know|tell|check|try|"
@@ -68,7 +67,8 @@ _HANDOFF = {
         r"our |an )?(nearest |local |closest )?(store|shop|branch|service cent(er|re)|apple store|airport|"
         r"gate|desk|crew\w*|bank|carrier|provider|manufacturer|seller|retailer|post office|dealer)\b|"
         r"(?<!for )\b(contact|reach out to|get in touch with) (your|the|their|them|him|her|(?-i:[A-Z]\w+))\b|"
-        r"\b(you|please|kindly) (can |could |may |should )?(contact|reach out to|get in touch with)\b|\be-?mail (us|them)\b|\bemail address (below|above)\b|\bappointment\b", _I),
+        r"\b(you|please|kindly) (can |could |may |should )?(contact|reach out to|get in touch with)\b|"
+        r"\b(try|tried|trying) (contacting|calling|reaching out to|emailing)\b|\be-?mail (us|them)\b|\bemail address (below|above)\b|\bappointment\b", _I),
 }
 
 # A change made or a thing done in the contact ("I have refunded", "your order has been updated", "you're all
@@ -86,13 +86,16 @@ _FIX = re.compile(
     r"|\b(you'?re|you are|you should be|you'?ll be|you both are|you'?re both) (all )?(set|good to go|sorted)\b"
     r"|\ball (set|done)\b|\bgood to go\b|\b(it'?s|it has|that'?s) been (paid|done|taken care of)\b"
     r"|^\W*done\W*$|\bpromo code (is|for|of)\b|\b(your|the) (new |temporary )?(password|username|user name|"
-    r"code) is\b|\btaken care of\b|\bsquared away\b", _I)
+    r"code) is\b|\btaken care of\b|\bsquared away\b"
+    r"|\b(i|we)('ve| have)? (just )?(put|placed) (it|them|that|this|the \w+|an? \w+|your \w+)( on| in)? (back ?)?order\b"
+    r"|\b(made|completed) (that|the|a|your) (purchase|order|payment|refund)\b", _I)
 
 # The customer says it worked ("That worked. Thank you", "It's fixed now", "Everything seems to be great now!",
 # "Figured it out", "I'm booked!"). A plain "thanks" is `customer_thanks`, a weaker signal.
 _CONFIRM = re.compile(
     r"\b(it|that|this|everything|all|which) ('s |is |has |seems to be |seems to |appears to be |did )?(work|works|"
-    r"worked|working)\b|\b(works|working|worked) (now|again|fine|great|perfectly|out)\b|\b(it|that|this|issue|"
+    r"worked|working)\b|\b(works|working|worked) (now|again|fine|great|perfectly|out)\b"
+    r"(?!\s+(on|with|in|when|if|for|except|but|other|elsewhere))|\b(it|that|this|issue|"
     r"problem|all|everything)('s| is| has been| was| got)? (now )?(fixed|solved|sorted|resolved)\b|"
     r"\b(figured|sorted|worked) it out\b|\bdid the trick\b|\ball (good|sorted|fixed|clear|set)\b|"
     r"\bproblem solved\b|\bthat (helps|helped|answers|makes sense)\b|\bi'?m (booked|in|sorted)\b|"
@@ -102,7 +105,7 @@ _THANKS = re.compile(r"\b(thanks?|thank ?(you|u)|thx|ty|cheers|appreciate\w*|gra
 # A complaint still open at the end ("Still no bag...what a mess", "Forget it. We are shopping elsewhere").
 _COMPLAINT = re.compile(
     r"\b(still|again) (not|no|doesn'?t|isn'?t|won'?t|can'?t|getting|having|down|broken|waiting|nothing|"
-    r"the same)\b|\bnot (working|fixed|resolved|happy|good enough|acceptable|impressed|helpful|fair|"
+    r"the same|inaccurate|wrong|happening|an issue|a problem)\b|\bspoke too soon\b|\bnot (working|fixed|resolved|happy|good enough|acceptable|impressed|helpful|fair|"
     r"received)\b|\b(didn'?t|doesn'?t|does not|did not|won'?t|isn'?t|wasn'?t) (work|help|fix|solve|"
     r"resolve|answer)|\b(unacceptable|ridiculous|disappoint\w*|terrible|awful|worst|pathetic|useless|"
     r"unhelpful|frustrat\w*|furious|disgust\w*|appall\w*|shameful|outrage\w*|horrible|incompeten\w*|"
@@ -120,7 +123,8 @@ _ESCALATE = re.compile(
     r"ticket|case|complaint|request|referral)\b|\b(manager|supervisor|specialist|engineer|technician|tier \d|"
     r"senior|team|department) (will|to|should|is going to) (be in touch|contact|call|reach|follow|get back|"
     r"look into|investigate|review)\w*|\bhanded (over|it|this) to\b|\btransfer(red|ring)? (you|this|the \w+) "
-    r"to\b|\binternal(ly)? (review|team)|\bfeedback (has been|will be|is being|was) (passed|shared|"
+    r"to\b|\b(team|department|manager|supervisor|engineers)s? (has|have) been (made aware|notified|informed|"
+    r"alerted)|\binternal(ly)? (review|team)|\breached out to (our|the) (\w+ )?(team|department)|\bfeedback (has been|will be|is being|was) (passed|shared|"
     r"forwarded|logged|noted|recorded|sent)|\bshared (this|your \w+|it) with\b|\b(looping|loop|looped) in\b|"
     r"\b(purchasing|website|web|internal|relevant|specialist|technical|engineering|product) (team|"
     r"department|dept)\b|\bfed (this |it )?back\b|\b(asked|requested) a specialist\b", _I)
@@ -192,25 +196,8 @@ def detect(interaction: Interaction) -> dict[str, Signal]:
     texts = [_clean(t) for t in turns]
 
     after = [i for i in staff if i > last_customer]
-    fire("abandoned_wait", _hits(_PRESENCE, texts, after))
-    if turns[-1].speaker in _STAFF and customer:
-        last = len(turns) - 1
-        if _ASKS.search(texts[last]) and not _CLOSING.search(texts[last]) and "abandoned_wait" not in found:
-            fire("ends_waiting", [(last, texts[last][:120])])
-
-    for channel, pattern in _HANDOFF.items():
-        fire(f"handoff_{channel}", _hits(pattern, texts, staff))
-    handoffs = sorted({i for c in _HANDOFF for i in found.get(f"handoff_{c}", Signal("", ())).turns})
-    if handoffs:
-        first = next(found[f"handoff_{c}"] for c in _HANDOFF if f"handoff_{c}" in found)
-        found["handoff"] = Signal("handoff", tuple(handoffs), first.phrase)
-        ending = set(staff[-2:])
-        fire("handoff_at_end", [(i, texts[i][:120]) for i in handoffs if i in ending])
-
-    fire("fix_made", _hits(_FIX, texts, staff, negatable=True))
-    if handoffs and "fix_made" not in found:
-        found["handoff_no_fix"] = Signal("handoff_no_fix", tuple(handoffs), found["handoff"].phrase)
-
+    if not _hits(_FIX, texts, after, negatable=True):  # a refund made after the customer went quiet still counts
+        fire("abandoned_wait", _hits(_PRESENCE, texts, after))
     # Confirmation counts in the customer's last three turns, unless a later customer turn complains.
     tail = customer[-3:]
     confirmed = _hits(_CONFIRM, texts, tail, negatable=True)
@@ -218,6 +205,27 @@ def detect(interaction: Interaction) -> dict[str, Signal]:
         later = [i for i in customer if i > confirmed[-1][0]]
         if not _hits(_COMPLAINT, texts, later):
             fire("customer_confirmed", confirmed[-1:])
+
+    for channel, pattern in _HANDOFF.items():
+        fire(f"handoff_{channel}", _hits(pattern, texts, staff))
+    handoffs = sorted({i for c in _HANDOFF for i in found.get(f"handoff_{c}", Signal("", ())).turns})
+    if handoffs:
+        first = next(found[f"handoff_{c}"] for c in _HANDOFF if f"handoff_{c}" in found)
+        found["handoff"] = Signal("handoff", tuple(handoffs), first.phrase)
+        # The last two agent turns, unless the customer said it worked: a survey link or "DM us if anything
+        # else" after "It works! Thank you!" is a sign-off, and a help article that worked was the fix.
+        ending = set(staff[-2:])
+        if "customer_confirmed" not in found:
+            fire("handoff_at_end", [(i, texts[i][:120]) for i in handoffs if i in ending])
+
+    last = len(turns) - 1
+    if turns[last].speaker in _STAFF and customer and "abandoned_wait" not in found and last not in handoffs:
+        if _ASKS.search(texts[last]) and not _CLOSING.search(texts[last]):
+            fire("ends_waiting", [(last, texts[last][:120])])
+
+    fire("fix_made", _hits(_FIX, texts, staff, negatable=True))
+    if handoffs and "fix_made" not in found and "customer_confirmed" not in found:
+        found["handoff_no_fix"] = Signal("handoff_no_fix", tuple(handoffs), found["handoff"].phrase)
     if customer:
         fire("customer_thanks", _hits(_THANKS, texts, [last_customer]))
         complaint = _hits(_COMPLAINT, texts, [last_customer])

@@ -8,6 +8,8 @@ so a re-run after a crash never duplicates anything.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -44,6 +46,14 @@ CREATE TABLE IF NOT EXISTS eval_results (
     PRIMARY KEY (run_id, metric)
 );
 CREATE TABLE IF NOT EXISTS watermark (origin TEXT PRIMARY KEY, offset INTEGER NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outcome_corrections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, interaction_id TEXT NOT NULL, old_label TEXT, new_label TEXT NOT NULL,
+    corrected_by TEXT NOT NULL, reason TEXT NOT NULL, created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outcome_review (
+    interaction_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, label TEXT NOT NULL, confidence REAL NOT NULL,
+    reason TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, closed_at TEXT, closed_by TEXT
+);
 """
 
 
@@ -75,11 +85,32 @@ class Store:
         return self.db.execute(sql, args)
 
     # runs
-    def start_run(self, run_id: str, *, config: dict[str, Any]) -> None:
+    def start_run(self, run_id: str, *, config: dict[str, Any]) -> list[str]:
+        """Record a new run (with the process that runs it); first mark runs whose process died as interrupted.
+
+        Returns the ids of the runs found interrupted (killed or crashed mid-run: their contacts are still
+        `pending` and the watermark was not advanced, so this run picks them up).
+        """
+        interrupted = self.mark_interrupted_runs()
+        owner = {"pid": os.getpid(), "host": socket.gethostname()}
         self._exec(
             "INSERT OR IGNORE INTO runs (run_id, started_at, status, config) VALUES (?, ?, 'running', ?)",
-            (run_id, _now(), json.dumps(config, default=str)),
+            (run_id, _now(), json.dumps({**config, **owner}, default=str)),
         )
+        return interrupted
+
+    def mark_interrupted_runs(self) -> list[str]:
+        """Runs left `running` by a process of this host that no longer exists: set them `interrupted`."""
+        host, found = socket.gethostname(), []
+        for row in self._exec("SELECT run_id, config FROM runs WHERE status = 'running'").fetchall():
+            config = json.loads(row["config"] or "{}")
+            if config.get("host") == host and isinstance(config.get("pid"), int) and not _alive(config["pid"]):
+                found.append(row["run_id"])
+        for run_id in found:
+            self.finish_run(run_id, status="interrupted", summary={
+                "error": "the process running it ended mid-run (killed or crashed); its unfinished contacts were "
+                         "picked up by the next run"})
+        return found
 
     def finish_run(self, run_id: str, *, status: str, summary: dict[str, Any]) -> None:
         self._exec(
@@ -160,6 +191,51 @@ class Store:
         row = self._exec("SELECT * FROM outcomes WHERE interaction_id = ?", (interaction_id,)).fetchone()
         return _row(row, "evidence", "signals")
 
+    def run_outcomes(self, run_id: str) -> list[dict[str, Any]]:
+        """Every stored outcome of a run's contacts, with evidence and signals decoded."""
+        rows = self._exec("SELECT * FROM outcomes WHERE run_id = ? ORDER BY interaction_id", (run_id,))
+        return [_row(r, "evidence", "signals") for r in rows]
+
+    # outcome corrections (audited: who, when, old and new label, why) and the review list
+    def add_correction(
+        self, interaction_id: str, *, old_label: str | None, new_label: str, by: str, reason: str
+    ) -> dict[str, Any]:
+        cur = self._exec(
+            "INSERT INTO outcome_corrections (interaction_id, old_label, new_label, corrected_by, reason, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)", (interaction_id, old_label, new_label, by, reason, _now()),
+        )
+        return dict(self._exec("SELECT * FROM outcome_corrections WHERE id = ?", (cur.lastrowid,)).fetchone())
+
+    def corrections(self, interaction_id: str | None = None) -> list[dict[str, Any]]:
+        if interaction_id is None:
+            rows = self._exec("SELECT * FROM outcome_corrections ORDER BY id")
+        else:
+            rows = self._exec("SELECT * FROM outcome_corrections WHERE interaction_id = ? ORDER BY id",
+                              (interaction_id,))
+        return [dict(r) for r in rows]
+
+    def flag_for_review(self, interaction_id: str, *, run_id: str, label: str, confidence: float, reason: str) -> None:
+        """Put an outcome on the review list (again open, with the latest label, if it was there before)."""
+        self._exec(
+            "INSERT INTO outcome_review VALUES (?, ?, ?, ?, ?, 'open', ?, NULL, NULL) ON CONFLICT(interaction_id) "
+            "DO UPDATE SET run_id=excluded.run_id, label=excluded.label, confidence=excluded.confidence, "
+            "reason=excluded.reason, status='open', closed_at=NULL, closed_by=NULL",
+            (interaction_id, run_id, label, confidence, reason, _now()),
+        )
+
+    def close_review(self, interaction_id: str, *, by: str) -> None:
+        self._exec("UPDATE outcome_review SET status = 'closed', closed_at = ?, closed_by = ? "
+                   "WHERE interaction_id = ? AND status = 'open'", (_now(), by, interaction_id))
+
+    def review_list(self, *, run_id: str | None = None, status: str | None = "open") -> list[dict[str, Any]]:
+        """Outcomes flagged for human review, least confident first."""
+        sql, args = "SELECT * FROM outcome_review WHERE 1 = 1", []
+        if run_id is not None:
+            sql, args = sql + " AND run_id = ?", [*args, run_id]
+        if status is not None:
+            sql, args = sql + " AND status = ?", [*args, status]
+        return [dict(r) for r in self._exec(sql + " ORDER BY confidence, interaction_id", tuple(args))]
+
     # quarantine
     def quarantine(self, *, run_id: str | None, interaction_id: str | None, origin: str, stage: str, reason: str) -> None:
         self._exec(
@@ -204,6 +280,16 @@ class Store:
     def iter_rows(self, sql: str, args: tuple = ()) -> Iterator[dict[str, Any]]:
         for row in self._exec(sql, args):
             yield dict(row)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _row(row: sqlite3.Row | None, *json_cols: str) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@
 | Amazon Connect Contact Lens (chat, voice) | `contact_lens` | `Version` CHAT-/VOICE-…, or Participants + Channel |
 | AWS Post-Call Analytics parsed output | `pca` | `ConversationAnalytics` + `SpeechSegments` |
 | Amazon Transcribe Call Analytics output | `transcribe` | `Transcript` items with `ParticipantRole`, `JobStatus` |
-| Genesys Cloud analytics details / transcripts | `genesys` | `conversations[].participants` / `conversationId` + `transcripts` |
+| Genesys Cloud details / transcripts | `genesys` | `conversations[].participants` / `conversationId` + `transcripts` |
 | CSV, one row per turn | `turn_rows` | `.csv`, or a header naming id, speaker and text columns |
 | TweetSumm JSONL, ABCD JSON | `public_datasets` | their fields |
 

@@ -24,7 +24,8 @@ def matches(obj: Any) -> bool:
     if not isinstance(obj, dict) or not isinstance(obj.get("Transcript"), list):
         return False
     version = str(obj.get("Version", ""))
-    return version.startswith(("CHAT-", "VOICE-")) or ("Participants" in obj and obj.get("Channel") in ("CHAT", "VOICE"))
+    return version.startswith(("CHAT-", "VOICE-")) or ("Participants" in obj and obj.get("Channel") in ("CHAT", "VOICE")
+                                                       and all("ParticipantId" in i for i in obj["Transcript"][:5]))
 
 
 def parse(obj: dict[str, Any], *, name: str, data: bytes) -> Iterator[Parsed | Failed]:
@@ -44,7 +45,8 @@ def parse(obj: dict[str, Any], *, name: str, data: bytes) -> Iterator[Parsed | F
     metadata: dict[str, Any] = {"source": NAME, "source_file": name, "amazon_connect": _vendor(obj, texts)}
     if customer:
         metadata["customer_name"] = customer  # used by redaction, then replaced by its placeholder
-    yield build(origin, id=contact_id, channel="chat" if is_chat else "voice", language=language(obj.get("LanguageCode")),
+    yield build(origin, id=contact_id, channel="chat" if is_chat else "voice",
+                language=language(obj.get("LanguageCode")),
                 started_at=min(stamps, default=None), ended_at=max(stamps, default=None), turns=turns,
                 metadata=metadata)
 

@@ -87,7 +87,8 @@ def parse_transcript(obj: dict[str, Any], *, name: str,
         phrases = sorted((p for t in obj["transcripts"] for p in t.get("phrases") or []),
                          key=lambda p: p.get("startTimeMs") or 0)
         turns = [turn(_PURPOSE.get(str(p.get("participantPurpose", "")).lower(), p.get("participantPurpose")),
-                      p.get("text"), timestamp(p.get("startTimeMs"))) for p in phrases if str(p.get("text") or "").strip()]
+                      p.get("text"), timestamp(p.get("startTimeMs")))
+                 for p in phrases if str(p.get("text") or "").strip()]
     except (UnknownSpeaker, ValueError) as exc:
         yield Failed(origin, str(exc), cid)
         return

@@ -40,7 +40,9 @@ def parse_tweetsumm(lines: list[tuple[int, Any]], *, name: str) -> Iterator[Pars
             yield Failed(origin, f"invalid TweetSumm dialog: {_short(exc)}",
                          f"tweetsumm-{obj.get('conversation_id')}" if isinstance(obj, dict) else None)
             continue
-        yield Parsed(interaction.model_copy(update={"metadata": interaction.metadata | {"source_file": name}}), origin)
+        # TweetSumm is mostly but not only English (Spanish, Indonesian dialogs): detect, do not assume.
+        yield Parsed(interaction.model_copy(update={"language": None,
+                                                    "metadata": interaction.metadata | {"source_file": name}}), origin)
 
 
 def matches_abcd(obj: Any) -> bool:
