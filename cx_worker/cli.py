@@ -184,6 +184,52 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_PASS
 
 
+def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
+    from cx_worker import review
+    from cx_worker.crm import open_crm
+    from cx_worker.store import Store
+
+    store, crm = Store(settings.store_path), open_crm(settings)
+    action = args.action or "list"
+    try:
+        if action == "list":
+            queue = review.review_queue(store)
+            if args.json:
+                print(json.dumps(queue, default=str))
+                return EXIT_PASS
+            for item in queue:
+                o = item["outcome"] or {}
+                print(f"{item['interaction_id']}  run {item['run_id']}  outcome {o.get('label')} "
+                      f"({o.get('confidence', 0):.2f})")
+                for reason in item["reasons"]:
+                    print(f"    - {reason}")
+                if o.get("evidence"):
+                    print("    nearest exemplars: " + ", ".join(f"{e['exemplar_id']} ({e['label']}, "
+                                                             f"{e['similarity']:.2f})" for e in o["evidence"]))
+                if item["summary"]:
+                    print(f"    summary: {item['summary']}")
+            print(f"{len(queue)} contacts waiting for review", file=sys.stderr)
+            return EXIT_PASS
+        if not args.id or not args.by:
+            print(f"cx-worker review {action}: needs ID and --by NAME", file=sys.stderr)
+            return EXIT_ERROR
+        if action == "approve":
+            review.approve(args.id, store=store, crm=crm, by=args.by, reason=args.reason or "")
+        elif action == "edit":
+            review.edit(args.id, store=store, crm=crm, by=args.by, reason=args.reason or "", summary=args.summary,
+                        crm_note=args.note)
+        elif action == "relabel":
+            from cx_worker.exemplars import open_collection
+
+            review.relabel(args.id, args.label, store=store, crm=crm, collection=open_collection(settings.chroma_path),
+                           by=args.by, reason=args.reason or "")
+    except (review.ReviewError, ValueError) as exc:
+        print(f"cx-worker review {action}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"{args.id}: {action} by {args.by} recorded")
+    return EXIT_PASS
+
+
 def cmd_llm(args: argparse.Namespace, settings: Settings) -> int:
     from cx_worker.llm_server import serve_forever
 
@@ -277,6 +323,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", required=True)
     p.add_argument("--no-judge", action="store_true", help="skip the LLM faithfulness judge (reported not measured)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("review", help="contacts waiting for a human: list, approve, edit, relabel (audited)")
+    p.add_argument("action", nargs="?", choices=["list", "approve", "edit", "relabel"], default="list")
+    p.add_argument("id", nargs="?")
+    p.add_argument("label", nargs="?", choices=["resolved", "deflected", "escalated", "abandoned", "unresolved"])
+    p.add_argument("--by", help="who decides")
+    p.add_argument("--reason", help="why")
+    p.add_argument("--summary", help="edit: the corrected summary")
+    p.add_argument("--note", help="edit: the corrected CRM note")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("release", help="deliver a held run's notes after review (audited)")
     p.add_argument("run")

@@ -23,7 +23,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS notes (
     note_key TEXT PRIMARY KEY, interaction_id TEXT NOT NULL, run_id TEXT NOT NULL, status TEXT NOT NULL,
     body TEXT NOT NULL, payload TEXT NOT NULL, created_at TEXT NOT NULL, delivered_at TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, sink TEXT
+    attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, sink TEXT, revision INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS notes_by_interaction ON notes (interaction_id, created_at);
 CREATE TABLE IF NOT EXISTS releases (
@@ -66,6 +66,12 @@ def note_key(interaction_id: str, *, prompt_hash: str, model: str) -> str:
     return hashlib.sha256(f"{interaction_id}\x1f{prompt_hash}\x1f{model}".encode()).hexdigest()[:32]
 
 
+def idempotency_key(note: dict[str, Any]) -> str:
+    """What a sink sends as the key: the note's key, plus its revision once a reviewer has edited it."""
+    revision = note.get("revision") or 0
+    return note["note_key"] if not revision else f"{note['note_key']}.r{revision}"
+
+
 def render_note(payload: dict[str, Any]) -> str:
     """The note text an agent reads in the CRM."""
     return _env.get_template("crm_note.txt.j2").render(**payload).strip() + "\n"
@@ -86,7 +92,8 @@ class SqliteCrm:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(_SCHEMA)
         columns = {r["name"] for r in self.db.execute("PRAGMA table_info(notes)")}
-        for column, ddl in (("attempts", "INTEGER NOT NULL DEFAULT 0"), ("last_error", "TEXT"), ("sink", "TEXT")):
+        for column, ddl in (("attempts", "INTEGER NOT NULL DEFAULT 0"), ("last_error", "TEXT"), ("sink", "TEXT"),
+                            ("revision", "INTEGER NOT NULL DEFAULT 0")):
             if column not in columns:  # a ledger written by an earlier version
                 self.db.execute(f"ALTER TABLE notes ADD COLUMN {column} {ddl}")
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from cx_worker.crm import DeliveryError
+from cx_worker.crm import DeliveryError, idempotency_key
 
 # template name -> HTTP method. URLs may hold {placeholders} filled from the note (interaction_id, customer_id,
 # queue) and the contact's metadata (e.g. {zendesk_ticket_id}, {salesforce_case_id}).
@@ -75,7 +75,7 @@ class WebhookDelivery:
             url = self.url.format(**fields)
         except KeyError as exc:
             raise DeliveryError(f"webhook URL needs {exc} which the contact does not have", retryable=False) from exc
-        headers = {"Content-Type": "application/json", "Idempotency-Key": note["note_key"],
+        headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key(note),
                    "X-CX-Signature": sign(body, self.secret), **(self.headers or {})}
         last = ""
         for attempt in range(self.retries + 1):

@@ -1,0 +1,43 @@
+"""The review queue end to end from the command line: list, approve, edit, relabel — audited and fed back."""
+
+import json
+
+from cx_worker.cli import main
+from cx_worker.exemplars import open_collection
+from cx_worker.review import decisions, review_queue
+from tests.unit.test_run_stages import WORK, FakeLLM, _night, collection, env  # noqa: F401 (fixtures)
+
+RISKY = {**WORK, "emotional_risk": {"flag": True, "reason": "says they will cancel"}}
+
+
+def test_review_flow_from_the_command_line(env, capsys):
+    _night(env, FakeLLM(RISKY), "r1", limit=3)
+    opts = ["--data-dir", str(env.settings.data_dir), "--exemplars", str(env.settings.exemplars)]
+    capsys.readouterr()
+    assert main(["review", "--json", *opts]) == 0
+    queue = json.loads(capsys.readouterr().out)
+    assert len(queue) == 3 and all(any("emotional risk" in r for r in i["reasons"]) for i in queue)
+    first, second, third = (i["interaction_id"] for i in queue)
+
+    assert main(["review", "approve", first, "--by", "Sam", "--reason", "spoke to the customer", *opts]) == 0
+    assert main(["review", "edit", second, "--by", "Sam", "--summary", "Customer asked about X; agent fixed it.",
+                 *opts]) == 0
+    assert main(["review", "relabel", third, "escalated", "--by", "Ana", "--reason", "handed to a manager",
+                 *opts]) == 0
+    assert [i["interaction_id"] for i in review_queue(env.store)] == []
+    audit = decisions(env.store)
+    assert [d["decision"] for d in audit] == ["approve", "edit", "relabel"]
+    assert audit[1]["detail"]["before"]["summary"] == WORK["summary"]
+    assert env.store.outcome(third)["label"] == "escalated" and env.store.corrections(third)[0]["corrected_by"] == "Ana"
+
+    edited = env.crm.visible(second)
+    assert "Customer asked about X; agent fixed it." in edited["body"] and edited["revision"] == 1
+    relabelled = env.crm.visible(third)
+    assert "Outcome: escalated" in relabelled["body"]
+    # the relabelled contact is now an exemplar (source: correction) in the store the next run classifies with
+    stored = open_collection(env.settings.chroma_path).get(ids=[third], include=["metadatas"])
+    assert stored["ids"] == [third] and stored["metadatas"][0]["label"] == "escalated"
+
+
+def test_review_needs_an_id_and_a_reviewer(env):
+    assert main(["review", "approve", "--data-dir", str(env.settings.data_dir)]) == 2
