@@ -194,6 +194,10 @@ def evaluate_outcomes(settings: Settings, *, folds: int = 5, seeds: Sequence[int
     groups = {"all": list(range(len(rows)))}
     for name in ("abcd", "tweetsumm"):
         groups[name] = [i for i, r in enumerate(rows) if r.interaction.id.startswith(name)]
+    # The independent check on TweetSumm: the human reading, where there is one (the rubric agrees with it on
+    # `rubric_agreement` of these).
+    groups["tweetsumm_handchecked"] = [i for i, r in enumerate(rows) if r.label_source == "tweetsumm-handcheck"]
+    per_seed = [scores(labels, r["fusion"]) for r in runs]
     review = first["confidence"] < settings.review_confidence
     return {
         "method": f"stratified {folds}-fold cross-validation, seeds {list(seeds)}; vote over training folds only, "
@@ -205,18 +209,31 @@ def evaluate_outcomes(settings: Settings, *, folds: int = 5, seeds: Sequence[int
                    for name, idx in groups.items()},
         "vote_only": {name: scores([labels[i] for i in idx], [first["vote"][i] for i in idx])
                       for name, idx in groups.items()},
-        "seeds": [{"seed": s, "macro_f1_4": scores(labels, r["fusion"])["macro_f1_4"],
-                   "deflected_recall": scores(labels, r["fusion"])["deflected_recall"]}
-                  for s, r in zip(seeds, runs)],
+        "seeds": [{"seed": s, "macro_f1_4": sc["macro_f1_4"], "deflected_recall": sc["deflected_recall"]}
+                  for s, sc in zip(seeds, per_seed)],
+        "mean_over_seeds": {"macro_f1_4": float(np.mean([sc["macro_f1_4"] for sc in per_seed])),
+                            "deflected_recall": float(np.mean([sc["deflected_recall"] for sc in per_seed]))},
+        "rubric_agreement_on_handchecked": _rubric_agreement(rows) if use_handcheck else None,
         "calibration": calibration(first["confidence"], right),
         "review": {"threshold": settings.review_confidence, "share_flagged": float(review.mean()),
                    "accuracy_not_flagged": float(right[~review].mean()) if (~review).any() else None},
     }
 
 
+def _rubric_agreement(rows: list[Labelled]) -> float | None:
+    """How often the TweetSumm rubric label agrees with the human reading on the hand-checked contacts."""
+    if not HANDCHECK.exists():
+        return None
+    rubric = {json.loads(line)["id"]: json.loads(line)["rubric_label"] for line in HANDCHECK.read_text().splitlines()
+              if line.strip()}
+    checked = [r for r in rows if r.label_source == "tweetsumm-handcheck" and r.interaction.id in rubric]
+    return sum(rubric[r.interaction.id] == r.label for r in checked) / len(checked) if checked else None
+
+
 def format_result(result: dict) -> str:
     """The evaluation as plain text: per-class table and confusion matrix per group."""
-    lines = [result["method"], f"labels: {result['labels']['counts']} from {result['labels']['by_source']}"]
+    lines = [result["method"], f"labels: {result['labels']['counts']} from {result['labels']['by_source']}",
+             "per-class tables and confusion matrices: first seed"]
     for which in ("fusion", "vote_only"):
         for group, s in result[which].items():
             lines.append(f"\n== {which} / {group} (n={s['n']}, accuracy {s['accuracy']:.3f}) ==")
@@ -229,8 +246,15 @@ def format_result(result: dict) -> str:
             lines.append("confusion (rows true, columns predicted): " + " ".join(f"{c[:5]:>6}" for c in labels))
             for c, row in zip(labels, s["confusion"]["rows_true_cols_predicted"]):
                 lines.append(f"  {c:12}" + " ".join(f"{v:6d}" for v in row))
-    lines.append("\nseeds: " + ", ".join(f"{r['seed']}: macro-F1 {r['macro_f1_4']:.3f}, deflected recall "
-                                        f"{r['deflected_recall']:.3f}" for r in result["seeds"]))
+    lines.append("\nper seed: " + "; ".join(f"{r['seed']}: macro-F1 {r['macro_f1_4']:.3f}, deflected recall "
+                                           f"{r['deflected_recall']:.3f}" for r in result["seeds"]))
+    mean = result["mean_over_seeds"]
+    lines.append(f"MEAN over seeds: macro-F1 (4 classes) {mean['macro_f1_4']:.3f}, deflected recall "
+                 f"{mean['deflected_recall']:.3f}   (targets: >= 0.85, >= 0.90)")
+    if result.get("rubric_agreement_on_handchecked") is not None:
+        hand = result["fusion"]["tweetsumm_handchecked"]["accuracy"]
+        lines.append(f"hand-checked TweetSumm: classifier agrees with the human reading on {hand:.3f}, the rubric "
+                     f"labels it learns from on {result['rubric_agreement_on_handchecked']:.3f}")
     cal = result["calibration"]
     lines.append(f"confidence: ECE {cal['ece']:.3f}, Brier {cal['brier']:.3f}, mean {cal['mean_confidence']:.3f} "
                  f"vs accuracy {cal['accuracy']:.3f}")

@@ -35,7 +35,8 @@ _PRESENCE = re.compile(
     r"\bare you (still )?(there|with me|around)\b|\bstill (there|with me)\s*\?|^\W*(hello|hi|hey)\W*\?+\W*$"
     r"|\bhello+\s*\?|\bif (you|i) (don'?t|do not|doesn'?t) (respond|reply|hear)|\bdon'?t hear (back )?from you"
     r"|\b(haven'?t|have not|didn'?t|did not) (heard|hear|received|get|got) (back |a (response|reply) )?from you"
-    r"|\b(due to|because of) (no response|inactivity|not hearing)|conversation as incomplete|\bawaiting (for )?your (response|reply)", _I)
+    r"|\b(due to|because of) (no response|inactivity|not hearing)|conversation as incomplete"
+    r"|\bawaiting (for )?your (response|reply)", _I)
 # The agent or bot asks the customer for something (a question, "please provide ...").
 _ASKS = re.compile(
     r"\?\s*(\S{0,12})$|\?\s|\b(please|kindly|pls) (provide|confirm|send|share|let (me|us) know|tell|check|try|"
@@ -59,7 +60,8 @@ _HANDOFF = {
         r"\b1-?8[0-9]{2}\b|\bcall (center|centre)|\bby phone\b|"
         r"\b(best|a) (contact )?number to (reach|call|contact) you\b", _I),
     "link": re.compile(
-        r"https?://|\bt\.co/|\bwww\.|\b(link|links|url|faq|faqs|web ?site(?! team| department)|web ?page|web ?form|online form|help ?"
+        r"https?://|\bt\.co/|\bwww\.|\b(link|links|url|faq|faqs|web ?site(?! team| department)|web ?page"
+        r"|web ?form|online form|help ?"
         r"(page|center|centre|article)|support (page|article|site)|article|this page|knowledge ?base|"
         r"self[- ]service)\b|\b(submit|fill\w*|complete)\b[\w ]{0,20}\bform\b", _I),
     "elsewhere": re.compile(
@@ -68,7 +70,8 @@ _HANDOFF = {
         r"gate|desk|crew\w*|bank|carrier|provider|manufacturer|seller|retailer|post office|dealer)\b|"
         r"(?<!for )\b(contact|reach out to|get in touch with) (your|the|their|them|him|her|(?-i:[A-Z]\w+))\b|"
         r"\b(you|please|kindly) (can |could |may |should )?(contact|reach out to|get in touch with)\b|"
-        r"\b(try|tried|trying) (contacting|calling|reaching out to|emailing)\b|\be-?mail (us|them)\b|\bemail address (below|above)\b|\bappointment\b", _I),
+        r"\b(try|tried|trying) (contacting|calling|reaching out to|emailing)\b|\be-?mail (us|them)\b"
+        r"|\bemail address (below|above)\b|\bappointment\b", _I),
 }
 
 # A change made or a thing done in the contact ("I have refunded", "your order has been updated", "you're all
@@ -87,7 +90,8 @@ _FIX = re.compile(
     r"|\ball (set|done)\b|\bgood to go\b|\b(it'?s|it has|that'?s) been (paid|done|taken care of)\b"
     r"|^\W*done\W*$|\bpromo code (is|for|of)\b|\b(your|the) (new |temporary )?(password|username|user name|"
     r"code) is\b|\btaken care of\b|\bsquared away\b"
-    r"|\b(i|we)('ve| have)? (just )?(put|placed) (it|them|that|this|the \w+|an? \w+|your \w+)( on| in)? (back ?)?order\b"
+    r"|\b(i|we)('ve| have)? (just )?(put|placed) (it|them|that|this|the \w+|an? \w+|your \w+)( on"
+    r"| in)? (back ?)?order\b"
     r"|\b(made|completed) (that|the|a|your) (purchase|order|payment|refund)\b", _I)
 
 # The customer says it worked ("That worked. Thank you", "It's fixed now", "Everything seems to be great now!",
@@ -105,7 +109,8 @@ _THANKS = re.compile(r"\b(thanks?|thank ?(you|u)|thx|ty|cheers|appreciate\w*|gra
 # A complaint still open at the end ("Still no bag...what a mess", "Forget it. We are shopping elsewhere").
 _COMPLAINT = re.compile(
     r"\b(still|again) (not|no|doesn'?t|isn'?t|won'?t|can'?t|getting|having|down|broken|waiting|nothing|"
-    r"the same|inaccurate|wrong|happening|an issue|a problem)\b|\bspoke too soon\b|\bnot (working|fixed|resolved|happy|good enough|acceptable|impressed|helpful|fair|"
+    r"the same|inaccurate|wrong|happening|an issue|a problem)\b|\bspoke too soon\b|\bnot (working|fixed"
+    r"|resolved|happy|good enough|acceptable|impressed|helpful|fair|"
     r"received)\b|\b(didn'?t|doesn'?t|does not|did not|won'?t|isn'?t|wasn'?t) (work|help|fix|solve|"
     r"resolve|answer)|\b(unacceptable|ridiculous|disappoint\w*|terrible|awful|worst|pathetic|useless|"
     r"unhelpful|frustrat\w*|furious|disgust\w*|appall\w*|shameful|outrage\w*|horrible|incompeten\w*|"
@@ -124,7 +129,8 @@ _ESCALATE = re.compile(
     r"senior|team|department) (will|to|should|is going to) (be in touch|contact|call|reach|follow|get back|"
     r"look into|investigate|review)\w*|\bhanded (over|it|this) to\b|\btransfer(red|ring)? (you|this|the \w+) "
     r"to\b|\b(team|department|manager|supervisor|engineers)s? (has|have) been (made aware|notified|informed|"
-    r"alerted)|\binternal(ly)? (review|team)|\breached out to (our|the) (\w+ )?(team|department)|\bfeedback (has been|will be|is being|was) (passed|shared|"
+    r"alerted)|\binternal(ly)? (review|team)|\breached out to (our|the) (\w+ )?(team|department)"
+    r"|\bfeedback (has been|will be|is being|was) (passed|shared|"
     r"forwarded|logged|noted|recorded|sent)|\bshared (this|your \w+|it) with\b|\b(looping|loop|looped) in\b|"
     r"\b(purchasing|website|web|internal|relevant|specialist|technical|engineering|product) (team|"
     r"department|dept)\b|\bfed (this |it )?back\b|\b(asked|requested) a specialist\b", _I)

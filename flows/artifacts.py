@@ -7,8 +7,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from cx_worker.summary import summary_markdown
 
 
-def publish_artifacts(summary: dict, report) -> None:
-    """Post the run's summary and its metrics table to Prefect."""
+def publish_artifacts(summary: dict, report, outcome_rows: list[dict] | None = None) -> None:
+    """Post the run's summary, its metrics table and the outcome rates per queue, channel and intent to Prefect."""
     create_markdown_artifact(summary_markdown(summary, report), key="cx-nightly-summary",
                              description="cx-worker nightly run")
     create_table_artifact(
@@ -17,3 +17,6 @@ def publish_artifacts(summary: dict, report) -> None:
          for r in report.results],
         key="cx-governance-metrics", description="Governance metrics against thresholds",
     )
+    if outcome_rows:
+        create_table_artifact(outcome_rows, key="cx-outcome-rates",
+                              description="True-resolution, deflection, escalation and repeat-contact rates by group")

@@ -18,6 +18,7 @@ from cx_worker.repeats import open_contacts
 from cx_worker.settings import Settings
 from cx_worker.source import source_key as stages_source_key
 from cx_worker.store import Store, new_run_id
+from cx_worker.outcome_report import outcome_report, outcome_table
 from cx_worker.summary import progress_bar, run_summary
 from flows.artifacts import publish_artifacts
 
@@ -60,7 +61,9 @@ def nightly(
                                       model=ensure_model(collection, settings.models_dir / MODEL_FILE,
                                                          k=settings.knn_k),
                                       contacts=open_contacts(settings.chroma_path))
-            report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm)
+            outcomes_by_group = outcome_report(store, run_id)
+            report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm,
+                                  outcome_report=outcomes_by_group)
         html = paths["html"]
         notes = write_back(redacted, store=store, crm=crm, run_id=run_id, settings=settings,
                            dispositions=dispositions, hold=report.verdict != "pass")
@@ -68,7 +71,7 @@ def nightly(
         summary = run_summary(run_id, pulled=pulled, drafted=drafted, outcomes=outcome_counts, notes=notes,
                               report=report, report_html=html, store=store)
         store.finish_run(run_id, status="finished", summary=summary)
-        publish_artifacts(summary, report)
+        publish_artifacts(summary, report, outcome_table(outcomes_by_group))
         return summary
     except Exception as exc:
         store.finish_run(run_id, status="failed", summary={"error": f"{type(exc).__name__}: {exc}"})

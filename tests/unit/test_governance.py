@@ -108,3 +108,18 @@ def test_rouge_tone_and_length():
     assert tone_problems("Refund of [AMOUNT] issued; customer satisfied.") == []
     assert not CrmNoteTone(1.0).measure([_item(note="What an idiot.")]).success
     assert not SummaryLength(1.0, min_words=20).measure([_item()]).success
+
+
+def test_outcome_rates_section_renders_in_the_report(env):
+    from cx_worker import run as stages
+    from cx_worker.outcome_report import outcome_report, outcome_table
+
+    _night(env, FakeLLM(WORK), "r1")
+    section = outcome_report(env.store, "r1")
+    _, paths = stages.judge("r1", settings=env.settings, store=env.store, crm=env.crm, outcome_report=section)
+    page = paths["html"].read_text()
+    assert "True resolution" in page or "true resolution" in page.lower()
+    assert any(row["group"] == "queue" for row in outcome_table(section))
+    for row in outcome_table(section):
+        if row["group"] == "channel":
+            assert row["key"] in page
