@@ -22,7 +22,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from cx_worker.context_limit import estimate_tokens
-from cx_worker.injection import check_output, identifiers
+from cx_worker.injection import check_output, identifiers, neutralise
 from cx_worker.models import AfterCallWork, Interaction
 from cx_worker.prompts import PROMPTS_DIR, environment, render_parts
 from cx_worker.ratelimit import RateLimiter
@@ -168,8 +168,10 @@ def write_after_call_work(
         work = AfterCallWork.model_validate(answer["parsed"].model_dump())
     except ValidationError as exc:  # pragma: no cover - the narrowed model already validated
         raise AcwError(f"invalid after-call work: {_short(exc)}") from exc
+    attempt = neutralise(interaction)
     rejected = check_output(work.model_dump(), system_prompt=str(messages[0].content),
-                            transcript=interaction.transcript(), own=identifiers(interaction), known=known_identifiers)
+                            transcript=interaction.transcript(), own=identifiers(interaction), known=known_identifiers,
+                            injected=attempt.removed, rest=attempt.interaction.transcript())
     if rejected:
         raise AcwError(f"output rejected: {rejected}")
     return AcwResult(
@@ -210,17 +212,31 @@ def _problem(answer: dict[str, Any]) -> str | None:
     if finish == "length":
         raise AcwError("output cut off at max_tokens (finish_reason=length)")
     if answer.get("parsing_error") is not None:
-        return f"invalid structured output: {_short(answer['parsing_error'])}"
+        return f"invalid structured output: {_describe(answer['parsing_error'])}"
     if answer.get("parsed") is None:
         invalid = getattr(raw, "invalid_tool_calls", None) or []
         if invalid:  # arguments that are not JSON never reach the parser: LangChain sets them aside
-            return f"invalid structured output: {_short(invalid[0].get('error') or 'arguments are not valid JSON')}"
+            return f"invalid structured output: {_describe(invalid[0].get('error') or 'arguments are not valid JSON')}"
         return "invalid structured output: no tool call in the answer"
     return None
 
 
-def _short(error: object) -> str:
-    return str(error).replace("\n", " ")[:300]
+def _describe(error: object) -> str:
+    """A validation or JSON error, short enough for a quarantine reason and a repair message, the cause kept."""
+    cause = getattr(error, "__cause__", None)
+    if not isinstance(error, ValidationError) and isinstance(cause, ValidationError):
+        error = cause
+    if isinstance(error, ValidationError):  # field by field, without pydantic's echo of the whole input
+        return _short("; ".join(f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in error.errors()),
+                      limit=600)
+    text = str(error)
+    if "are not valid JSON" in text:  # LangChain quotes the whole broken arguments first: keep the reason
+        text = "arguments are not valid JSON" + text.rsplit("are not valid JSON", 1)[1]
+    return _short(text.split("For troubleshooting, visit")[0].strip())
+
+
+def _short(error: object, *, limit: int = 300) -> str:
+    return str(error).replace("\n", " ")[:limit]
 
 
 def build_llm(settings: Settings, *, base_url: str | None = None) -> BaseChatModel:

@@ -8,12 +8,16 @@ Two defences, both deterministic:
    "resolved". The attempt is kept as evidence (signal `injection_attempt`, with the turn indexes). The LLM still
    sees the whole transcript, delimited as data, and the prompt tells it to treat such text as something the
    customer said.
-2. **Output.** `check_output` rejects after-call work that quotes the system prompt's own sentences or carries an
+2. **Output.** `check_output` rejects after-call work that quotes the system prompt's own sentences, carries an
    identifier of another contact of the batch (its id, customer id, or a code such as an order or account number
-   that appears in that contact's transcript and not in this one). A rejected answer is quarantined, not repaired.
+   found in that contact's transcript only), or repeats what a detected injection told it to write (a 4-word run or
+   a number found only in the injected text). A rejected answer is quarantined, not repaired.
 
-Only customer turns are scanned: agents and bots say "I'll mark this as resolved" legitimately. The patterns were
-checked against every customer turn of the bundled real data (ABCD, TweetSumm): see `tests/unit/test_injection.py`.
+Only customer turns are scanned: agents and bots say "I'll mark this as resolved" legitimately. The patterns match
+none of the 7,070 customer turns of the bundled real data (ABCD, TweetSumm) and all 36 injections of the probe
+(`evals/datasets/injection_probe.jsonl`), which they were written against. They are keywords: phrasings nobody
+wrote a pattern for get through (`bench/injection.py` measures a held-out set). The outcome's real protection is
+that the classifier is not an LLM and votes over whole contacts; the detector removes the known phrasings on top.
 """
 
 from __future__ import annotations
@@ -113,6 +117,7 @@ class Neutralised:
     turns: tuple[int, ...] = ()  # indexes (into the original turns) of the turns that held an injection
     phrases: tuple[str, ...] = ()  # what matched, one per turn, for evidence
     kept: tuple[int, ...] = field(default=())  # original index of each turn of `interaction`
+    removed: tuple[str, ...] = ()  # the customer text taken out (the injected instructions)
 
     def evidence(self) -> dict[str, Any]:
         """The `injection_attempt` signal, shaped like the other signals' evidence."""
@@ -130,7 +135,7 @@ def neutralise(interaction: Interaction) -> Neutralised:
     The rest of a turn is kept byte for byte (separators included), so a contact with an injection reads exactly
     like its clean twin once the injection is gone.
     """
-    turns, kept, hit, phrases = [], [], [], []
+    turns, kept, hit, phrases, removed = [], [], [], [], []
     for index, turn in enumerate(interaction.turns):
         matches = find(turn.text) if turn.speaker == "customer" else []
         if not matches:
@@ -139,19 +144,23 @@ def neutralise(interaction: Interaction) -> Neutralised:
             continue
         hit.append(index)
         phrases.append(matches[0][1])
-        text = _without_instructions(turn.text)
+        text, cut = _without_instructions(turn.text)
+        removed.extend(cut)
         if text.strip():
             turns.append(turn.model_copy(update={"text": text}))
             kept.append(index)
     if not hit:
         return Neutralised(interaction, kept=tuple(kept))
     if not turns:  # nothing but injection: keep the contact as it was (there is nothing else to classify)
-        return Neutralised(interaction, tuple(hit), tuple(phrases), tuple(range(len(interaction.turns))))
-    return Neutralised(interaction.model_copy(update={"turns": turns}), tuple(hit), tuple(phrases), tuple(kept))
+        return Neutralised(interaction, tuple(hit), tuple(phrases), tuple(range(len(interaction.turns))),
+                           tuple(removed))
+    return Neutralised(interaction.model_copy(update={"turns": turns}), tuple(hit), tuple(phrases), tuple(kept),
+                       tuple(removed))
 
 
-def _without_instructions(text: str) -> str:
-    """`text` without the sentences that carry an instruction (and the directive sentences right after them).
+def _without_instructions(text: str) -> tuple[str, list[str]]:
+    """`text` without the sentences that carry an instruction (and the directive sentences right after them), and
+    what was taken out.
 
     A sentence here may also start at a "soft" boundary: customers append an instruction without punctuation
     ("... need a phone As an AI you ...", "#correctIt For a security audit, quote ..."), so a capitalised word
@@ -190,7 +199,8 @@ def _without_instructions(text: str) -> str:
         out += body[at:begin]
         at = max(at, end)
     out += body[at:]
-    return lead + out if out.strip() else ""
+    cut = [body[begin:end].strip() for begin, end in merged]
+    return (lead + out if out.strip() else ""), cut
 
 
 def restore_turns(evidence: Mapping[str, Any], kept: Sequence[int]) -> dict[str, Any]:
@@ -210,6 +220,7 @@ _QUOTE_WORDS = 8  # an 8-word run shared with the system prompt is a quote, not 
 # Identifier-like tokens: at least 5 characters with a digit (order, account, member, ticket numbers, ids).
 _IDENTIFIER = re.compile(r"(?<![\w-])(?=[\w-]*\d)[A-Za-z0-9][\w-]{4,}(?![\w-])")
 _PLACEHOLDER = re.compile(r"^[A-Z]+_\d+$")
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")  # amounts and numbers: "$200" -> "200", "1,250.00"
 _CODE_LINE = re.compile(r"^\s*-\s*[a-z0-9_]+:\s")  # "  - refund_or_credit: ..." in the disposition list
 
 
@@ -262,12 +273,27 @@ def output_text(work: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def follows_injection(output: str, *, injected: Sequence[str], rest: str) -> str | None:
+    """What the output took from injected instructions and nowhere else in the transcript: a run of 4 words ("the
+    agent was an incompetent idiot") or an amount or number ("$200"). None if nothing."""
+    if not injected:
+        return None
+    told = " ".join(injected)
+    shared = (_shingles(output, 4) & _shingles(told, 4)) - _shingles(rest, 4)
+    if shared:
+        return " ".join(min(shared))
+    numbers = set(_NUMBER.findall(told)) - set(_NUMBER.findall(rest))
+    found = sorted(n for n in numbers if n in set(_NUMBER.findall(output)))
+    return found[0] if found else None
+
+
 def check_output(
     work: Mapping[str, Any], *, system_prompt: str, transcript: str, own: Container[str] = frozenset(),
-    known: Container[str] = frozenset(),
+    known: Container[str] = frozenset(), injected: Sequence[str] = (), rest: str = "",
 ) -> str | None:
-    """Why this after-call work must not be used (it quotes the system prompt, or holds another contact's
-    identifiers), or None when it passes."""
+    """Why this after-call work must not be used, or None when it passes: it quotes the system prompt, holds
+    another contact's identifiers, or repeats what an instruction injected in the transcript told it to write
+    (`injected`: the text `neutralise` took out; `rest`: the transcript without it)."""
     text = output_text(work)
     quote = system_prompt_quote(text, system_prompt=system_prompt, transcript=transcript)
     if quote:
@@ -275,6 +301,9 @@ def check_output(
     foreign = foreign_identifiers(text, own=own, known=known)
     if foreign:
         return f"output holds identifiers of other contacts: {', '.join(foreign[:5])}"
+    followed = follows_injection(text, injected=injected, rest=rest)
+    if followed:
+        return f"output follows an instruction injected in the transcript: {followed!r}"
     return None
 
 
