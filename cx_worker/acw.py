@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from cx_worker.context_limit import estimate_tokens
 from cx_worker.injection import check_output, identifiers, neutralise
 from cx_worker.models import AfterCallWork, Interaction
+from cx_worker.questions import Question, answers_model
 from cx_worker.prompts import PROMPTS_DIR, environment, render_parts
 from cx_worker.ratelimit import RateLimiter
 from cx_worker.settings import Settings
@@ -63,20 +64,27 @@ def load_dispositions(path: Path) -> tuple[Disposition, ...]:
 
 
 @lru_cache(maxsize=8)
-def output_model(codes: tuple[str, ...]) -> type[BaseModel]:
-    """`AfterCallWork` with `disposition` narrowed to the taxonomy's codes."""
+def output_model(codes: tuple[str, ...], questions: tuple[Question, ...] = ()) -> type[BaseModel]:
+    """`AfterCallWork` with `disposition` narrowed to the taxonomy's codes, and the ops team's custom questions
+    (if any) as a typed `answers` object."""
     field = AfterCallWork.model_fields["disposition"]
+    extra = {}
+    if (answers := answers_model(questions)) is not None:
+        extra["answers"] = (answers, Field(description=AfterCallWork.model_fields["answers"].description))
     return create_model(
         "AfterCallWork",
         __base__=AfterCallWork,
         __doc__=AfterCallWork.__doc__,
         disposition=(Literal[codes], Field(description=field.description)),  # type: ignore[valid-type]
+        **extra,
     )
 
 
-def prompt_hash(dispositions: tuple[Disposition, ...], *, folder: Path = PROMPTS_DIR) -> str:
+def prompt_hash(
+    dispositions: tuple[Disposition, ...], *, questions: tuple[Question, ...] = (), folder: Path = PROMPTS_DIR
+) -> str:
     """Hash of everything that shapes the answer but the transcript: template bytes and output schema."""
-    schema = output_model(tuple(d.code for d in dispositions)).model_json_schema()
+    schema = output_model(tuple(d.code for d in dispositions), questions).model_json_schema()
     digest = hashlib.sha256((folder / TEMPLATE).read_bytes())
     digest.update(json.dumps(schema, sort_keys=True).encode())
     return digest.hexdigest()[:16]
@@ -117,6 +125,7 @@ def write_after_call_work(
     language: str = "en",
     limiter: RateLimiter | None = None,
     known_identifiers: Container[str] = frozenset(),
+    questions: tuple[Question, ...] = (),
 ) -> AcwResult:
     """Draft the after-call work of one (already redacted) contact.
 
@@ -140,7 +149,7 @@ def write_after_call_work(
     Raises:
         AcwError: the answer was cut off, did not validate after the repair, or failed the output check.
     """
-    schema_model = output_model(tuple(d.code for d in dispositions))
+    schema_model = output_model(tuple(d.code for d in dispositions), questions)
     messages = build_messages(
         interaction,
         dispositions=dispositions,
@@ -176,7 +185,7 @@ def write_after_call_work(
         raise AcwError(f"output rejected: {rejected}")
     return AcwResult(
         work=work,
-        prompt_hash=prompt_hash(dispositions),
+        prompt_hash=prompt_hash(dispositions, questions=questions),
         model=model,
         usage={
             "prompt_tokens": usage.get("input_tokens"),

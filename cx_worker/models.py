@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 Channel = Literal["voice", "chat", "email", "messaging"]
 Speaker = Literal["customer", "agent", "bot", "system"]
@@ -99,6 +100,10 @@ class AfterCallWork(BaseModel):
         default="",
         max_length=400,
         description="For the next agent: what was already tried and what was promised. Empty if nothing is open.",
+    )
+    # Only in the schema when ops declared custom questions (acw.output_model adds the typed object then).
+    answers: SkipJsonSchema[dict[str, Any] | None] = Field(
+        default=None, description="Answers to the ops team's custom questions about this contact."
     )
 
 

@@ -23,6 +23,7 @@ from cx_worker.context_limit import fit_transcript
 from cx_worker.injection import batch_identifiers
 from cx_worker.models import Interaction
 from cx_worker.ratelimit import RateLimiter
+from cx_worker.questions import load_questions
 from cx_worker.redact import redact_interaction
 from cx_worker.settings import Settings
 from cx_worker.source import Read, read_interactions
@@ -141,7 +142,8 @@ def draft(
     share one `llm_rpm`/`llm_tpm` limiter. Returns counts of drafted, repaired (valid after the re-ask), reused,
     failed.
     """
-    key = prompt_hash(dispositions)
+    questions = load_questions(settings.questions)
+    key = prompt_hash(dispositions, questions=questions)
     counts: Counter = Counter()
     limiter = RateLimiter.from_settings(settings)
     _, known = batch_identifiers(interactions)
@@ -152,7 +154,7 @@ def draft(
         try:
             result = write_after_call_work(interaction, llm=llm, model=settings.llm_model, dispositions=dispositions,
                                            method=settings.llm_structured_output, language=settings.crm_language,
-                                           limiter=limiter, known_identifiers=known)
+                                           limiter=limiter, known_identifiers=known, questions=questions)
         except AcwError as exc:
             return _fail(interaction.id, str(exc))
         except Exception as exc:  # network, timeout after retries: quarantine, never kill the run
@@ -207,7 +209,7 @@ def write_back(
     """One CRM note per contact with valid after-call work, delivered by the CRM's sink; all held when the run's
     evals breached. Notes that failed to deliver on an earlier run are retried. Returns counts per delivery state.
     """
-    key = prompt_hash(dispositions)
+    key = prompt_hash(dispositions, questions=load_questions(settings.questions))
     counts: Counter = Counter()
     for interaction in interactions:
         acw = store.acw(interaction.id, prompt_hash=key, model=settings.llm_model)

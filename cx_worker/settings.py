@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         default="generic",
         description="Webhook payload: generic | salesforce_task | salesforce_case_comment | zendesk_comment.",
     )
+    questions: Path | None = Field(
+        default=None,
+        description="Ops' custom per-contact questions (YAML, e.g. config/questions.yaml), answered in the same "
+        "LLM call. Unset: none.",
+    )
     crm_language: str = Field(default="en", description="Language the summary and CRM note are written in.")
     max_transcript_tokens: int = Field(
         default=2800,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -29,7 +30,8 @@ def progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[], None] | 
 
 
 def run_summary(
-    run_id: str, *, pulled, drafted: Counter, outcomes: Counter, notes: Counter, report, report_html: Path, store
+    run_id: str, *, pulled, drafted: Counter, outcomes: Counter, notes: Counter, report, report_html: Path, store,
+    questions=(),
 ) -> dict[str, Any]:
     """The run's summary: the contract of `cx-worker nightly --json`, plus what ops watch (rates, time, tokens)."""
     quarantined = len(store.quarantined(run_id=run_id))
@@ -59,7 +61,19 @@ def run_summary(
         "llm_seconds": round(tokens["llm_seconds"], 1),
         "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 1),
         "review_backlog": len(store.review_list()) if hasattr(store, "review_list") else None,
+        "questions": _question_tally(store, run_id, questions),
     }
+
+
+def _question_tally(store, run_id: str, questions) -> dict[str, Any]:
+    """The ops team's custom questions answered across this run's contacts."""
+    if not questions:
+        return {}
+    from cx_worker.questions import tally
+
+    answers = [json.loads(r["output"]).get("answers") or {}
+               for r in store.iter_rows("SELECT output FROM after_call_work WHERE run_id = ?", (run_id,))]
+    return tally(answers, questions)
 
 
 def summary_text(summary: dict[str, Any]) -> str:
@@ -81,6 +95,9 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"{summary['tokens']['llm_calls']} LLM calls, tokens {summary['tokens']['prompt']} in / "
         f"{summary['tokens']['completion']} out",
     ]
+    for qid, t in (summary.get("questions") or {}).items():
+        counts = ", ".join(f"{k} {v}" for k, v in t.get("counts", {}).items()) or f"mean {t.get('mean')}"
+        lines.append(f"  question {qid}: {counts}")
     if summary["held"]:
         lines.append(f"  write-back HELD: review the report, then `cx-worker release {summary['run_id']} --by NAME "
                      f"--reason TEXT`")

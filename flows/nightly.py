@@ -18,6 +18,7 @@ from cx_worker.repeats import open_contacts
 from cx_worker.settings import Settings
 from cx_worker.source import source_key as stages_source_key
 from cx_worker.store import Store, new_run_id
+from cx_worker.questions import load_questions
 from cx_worker.outcome_report import outcome_report, outcome_table
 from cx_worker.summary import progress_bar, run_summary
 from flows.artifacts import publish_artifacts
@@ -69,7 +70,8 @@ def nightly(
                            dispositions=dispositions, hold=report.verdict != "pass")
         stages.advance_watermark(settings, store=store, offsets=pulled.offsets)
         summary = run_summary(run_id, pulled=pulled, drafted=drafted, outcomes=outcome_counts, notes=notes,
-                              report=report, report_html=html, store=store)
+                              report=report, report_html=html, store=store,
+                              questions=load_questions(settings.questions))
         store.finish_run(run_id, status="finished", summary=summary)
         publish_artifacts(summary, report, outcome_table(outcomes_by_group))
         return summary
