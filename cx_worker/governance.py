@@ -184,11 +184,12 @@ def eval_items(run_id: str, *, store: Store, references: References) -> list[Eva
     return items
 
 
-def _sample(items: list[EvalItem], n: int | None, *, run_id: str) -> list[EvalItem]:
-    """A deterministic sample of a run's items (same run, same sample), for costly metrics."""
+def _sample(items: list[EvalItem], n: int | None) -> list[EvalItem]:
+    """A deterministic sample of a run's items, for costly metrics: the same contacts are picked whenever they are
+    in a batch (re-judging a night judges the same ones), and nights differ because their contacts do."""
     if n is None or len(items) <= n:
         return items
-    return sorted(items, key=lambda i: hashlib.sha256(f"{run_id}:{i.interaction_id}".encode()).hexdigest())[:n]
+    return sorted(items, key=lambda i: hashlib.sha256(i.interaction_id.encode()).hexdigest())[:n]
 
 
 def evaluate(
@@ -204,7 +205,7 @@ def evaluate(
     results = []
     for spec in suite.metrics:
         metric = METRICS[spec.name](spec.threshold, context=context, **spec.options)
-        results.append(metric.measure(_sample(items, spec.sample, run_id=run_id)))
+        results.append(metric.measure(_sample(items, spec.sample)))
     for r in results:
         store.put_eval(run_id, r.as_dict())
     gates = {m.name: m.gate for m in suite.metrics}
