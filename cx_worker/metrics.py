@@ -308,7 +308,7 @@ class SummaryLanguage(Metric):
         failures = []
         for i in done:
             for field in ("summary", "crm_note"):
-                got = detect_language(i.work.get(field, ""))
+                got, _confidence = detect_language(i.work.get(field, ""))  # None when not confident
                 if got is not None and got != want:
                     failures.append({"id": i.interaction_id, "why": f"{field} in {got!r}, CRM language {want!r}"})
                     break

@@ -43,3 +43,13 @@ def test_an_error_is_a_failure():
     broken = EvalItem(interaction_id="c1", transcript="x", work=["not", "a", "dict"])  # type: ignore[arg-type]
     r = Groundedness(0.5).measure([broken])
     assert r.measured and not r.success and r.reason.startswith("error while measuring")
+
+
+def test_summary_language_compares_the_detected_language_with_the_crm_language():
+    from cx_worker.metrics import SummaryLanguage
+
+    english = _item(summary="The customer asked for a refund of the double charge and the agent issued it today.")
+    spanish = _item("c2", summary="El cliente pidió el reembolso del cargo doble y el agente lo emitió hoy mismo.")
+    r = SummaryLanguage(0.95, context={"crm_language": "en"}).measure([english, spanish])
+    assert r.measured and r.score == 0.5 and r.details["failures"][0]["id"] == "c2"
+    assert "'es'" in r.details["failures"][0]["why"]
