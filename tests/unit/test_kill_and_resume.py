@@ -31,7 +31,7 @@ from tests.support.fault_llm import FaultLLM
 
 CLI = PROJECT_ROOT / ".venv" / "bin" / "cx-worker"
 CONTACTS = 30
-KEY = "sk-cxtest-DO-NOT-LEAK-7f3a9c01"
+KEY = "cxtest-fake-api-key-DO-NOT-LEAK-7f3a9c01"  # deliberately fake; the test proves it is never written
 _AUTH_HEADER = re.compile(rb"authorization[\"']?\s*[:=]\s*[\"']?(bearer|sk-)|bearer sk-", re.IGNORECASE)
 
 pytestmark = pytest.mark.skipif(not CLI.exists(), reason="needs the installed cx-worker command")
