@@ -80,6 +80,26 @@ class Metric:
         raise NotImplementedError
 
 
+def _failing_outputs(items: list[EvalItem], why) -> tuple[list[dict], int] | None:
+    """Check every contact that has after-call work: `why(item)` says why it fails, or None.
+
+    Returns (failures, contacts checked), or None when no contact has output to check.
+    """
+    done = [i for i in items if i.work is not None]
+    if not done:
+        return None
+    failures = [{"id": i.interaction_id, "why": reason} for i in done if (reason := why(i))]
+    return failures, len(done)
+
+
+def _pass_share(checked: tuple[list[dict], int] | None) -> tuple[float, list[dict], int] | None:
+    """Score = share of checked contacts that passed."""
+    if checked is None:
+        return None
+    failures, total = checked
+    return 1 - len(failures) / total, failures, total
+
+
 def _output_text(work: dict[str, Any]) -> str:
     parts = [work.get("summary", ""), work.get("crm_note", ""), work.get("handoff_context", ""),
              work.get("customer_intent", ""), (work.get("emotional_risk") or {}).get("reason", "")]
@@ -104,15 +124,15 @@ class PiiLeakRate(Metric):
     description = "Share of outputs that contain an email, phone number or payment card."
 
     def _score(self, items):
-        done = [i for i in items if i.work is not None]
-        if not done:
-            return None
-        failures = []
-        for i in done:
+        def leaked(i: EvalItem) -> str | None:
             found = find_pii(_output_text(i.work))
-            if found:
-                failures.append({"id": i.interaction_id, "why": "leaked " + ", ".join(sorted({k for k, _ in found}))})
-        return len(failures) / len(done), failures, len(done)
+            return "leaked " + ", ".join(sorted({k for k, _ in found})) if found else None
+
+        checked = _failing_outputs(items, leaked)
+        if checked is None:
+            return None
+        failures, total = checked
+        return len(failures) / total, failures, total
 
 
 class OutcomeAccuracy(Metric):
@@ -164,15 +184,11 @@ class Groundedness(Metric):
     description = "Share of summaries and notes whose every amount, date and id occurs in the transcript."
 
     def _score(self, items):
-        done = [i for i in items if i.work is not None]
-        if not done:
-            return None
-        failures = []
-        for i in done:
+        def ungrounded(i: EvalItem) -> str | None:
             missing = ungrounded_facts(_output_text(i.work), i.transcript)
-            if missing:
-                failures.append({"id": i.interaction_id, "why": "not in transcript: " + ", ".join(missing)})
-        return 1 - len(failures) / len(done), failures, len(done)
+            return "not in transcript: " + ", ".join(missing) if missing else None
+
+        return _pass_share(_failing_outputs(items, ungrounded))
 
 
 class PiiInLlmInput(Metric):
@@ -247,16 +263,13 @@ class SummaryLength(Metric):
     description = "Share of summaries within the suite's word limits (min_words..max_words)."
 
     def _score(self, items):
-        done = [i for i in items if i.work is not None]
-        if not done:
-            return None
         lo, hi = int(self.options.get("min_words", 15)), int(self.options.get("max_words", 90))
-        failures = []
-        for i in done:
+
+        def out_of_limits(i: EvalItem) -> str | None:
             n = len(i.work.get("summary", "").split())
-            if not lo <= n <= hi:
-                failures.append({"id": i.interaction_id, "why": f"summary of {n} words (limits {lo}-{hi})"})
-        return 1 - len(failures) / len(done), failures, len(done)
+            return None if lo <= n <= hi else f"summary of {n} words (limits {lo}-{hi})"
+
+        return _pass_share(_failing_outputs(items, out_of_limits))
 
 
 # Words that have no place in a note another agent reads about a customer.
@@ -281,15 +294,7 @@ class CrmNoteTone(Metric):
     description = "Share of CRM notes that are neutral and professional (no insults, profanity, shouting)."
 
     def _score(self, items):
-        done = [i for i in items if i.work is not None]
-        if not done:
-            return None
-        failures = []
-        for i in done:
-            problems = tone_problems(i.work.get("crm_note", ""))
-            if problems:
-                failures.append({"id": i.interaction_id, "why": "; ".join(problems)})
-        return 1 - len(failures) / len(done), failures, len(done)
+        return _pass_share(_failing_outputs(items, lambda i: "; ".join(tone_problems(i.work.get("crm_note", "")))))
 
 
 class SummaryLanguage(Metric):
@@ -302,17 +307,15 @@ class SummaryLanguage(Metric):
         except ImportError:  # no detector installed: could not measure, never a silent pass
             return None
         want = self.context.get("crm_language", "en")
-        done = [i for i in items if i.work is not None]
-        if not done:
-            return None
-        failures = []
-        for i in done:
+
+        def other_language(i: EvalItem) -> str | None:
             for field in ("summary", "crm_note"):
                 got, _confidence = detect_language(i.work.get(field, ""))  # None when not confident
                 if got is not None and got != want:
-                    failures.append({"id": i.interaction_id, "why": f"{field} in {got!r}, CRM language {want!r}"})
-                    break
-        return 1 - len(failures) / len(done), failures, len(done)
+                    return f"{field} in {got!r}, CRM language {want!r}"
+            return None
+
+        return _pass_share(_failing_outputs(items, other_language))
 
 
 class Faithfulness(Metric):
