@@ -126,6 +126,7 @@ def write_after_call_work(
     limiter: RateLimiter | None = None,
     known_identifiers: Container[str] = frozenset(),
     questions: tuple[Question, ...] = (),
+    invalid_answer: str | None = None,
 ) -> AcwResult:
     """Draft the after-call work of one (already redacted) contact.
 
@@ -145,6 +146,8 @@ def write_after_call_work(
         limiter: Requests/tokens-per-minute limiter shared by the run's concurrent calls; None: no limit.
         known_identifiers: Identifiers of the other contacts of the batch (`injection.batch_identifiers`): an
             answer carrying one of them is rejected.
+        invalid_answer: Why a first answer obtained elsewhere (the Batch API, `batch_api`) could not be used: no
+            first call, straight to the repair re-ask with this error.
 
     Raises:
         AcwError: the answer was cut off, did not validate after the repair, or failed the output check.
@@ -159,9 +162,12 @@ def write_after_call_work(
     structured = llm.with_structured_output(schema_model, method=method, include_raw=True)
     reserve = estimate_tokens("".join(str(m.content) for m in messages)) + (getattr(llm, "max_tokens", None) or 0)
     started = time.perf_counter()
-    answer = _invoke(structured, messages, limiter=limiter, tokens=reserve)
-    usage = _usage(answer)
-    problem = _problem(answer)
+    usage: dict[str, Any] = {}
+    problem = invalid_answer
+    if problem is None:
+        answer = _invoke(structured, messages, limiter=limiter, tokens=reserve)
+        usage = _usage(answer)
+        problem = _problem(answer)
     repaired = False
     if problem is not None:
         repair = HumanMessage(_repair_message(error=problem, tool=schema_model.__name__))
@@ -173,16 +179,8 @@ def write_after_call_work(
             raise AcwError(f"{again} (after one repair re-ask; first answer: {problem})")
         repaired = True
     seconds = time.perf_counter() - started
-    try:
-        work = AfterCallWork.model_validate(answer["parsed"].model_dump())
-    except ValidationError as exc:  # pragma: no cover - the narrowed model already validated
-        raise AcwError(f"invalid after-call work: {_short(exc)}") from exc
-    attempt = neutralise(interaction)
-    rejected = check_output(work.model_dump(), system_prompt=str(messages[0].content),
-                            transcript=interaction.transcript(), own=identifiers(interaction), known=known_identifiers,
-                            injected=attempt.removed, rest=attempt.interaction.transcript())
-    if rejected:
-        raise AcwError(f"output rejected: {rejected}")
+    work = checked_work(interaction, answer["parsed"], system_prompt=str(messages[0].content),
+                        known_identifiers=known_identifiers)
     return AcwResult(
         work=work,
         prompt_hash=prompt_hash(dispositions, questions=questions),
@@ -194,6 +192,44 @@ def write_after_call_work(
             "repaired": repaired,
         },
     )
+
+
+def parse_answer(text: str | None, *, schema_model: type[BaseModel]) -> BaseModel:
+    """A structured answer's raw JSON (tool-call arguments or message content) validated into the narrowed model.
+
+    Raises:
+        AcwError: not JSON, or not valid under the schema; the message is what a repair re-ask would be told.
+    """
+    try:
+        return schema_model.model_validate_json(text or "")
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise AcwError(f"invalid structured output: arguments are not valid JSON: "
+                           f"{_short(exc.errors()[0]['msg'].removeprefix('Invalid JSON: '))}"
+                           ) from exc
+        raise AcwError(f"invalid structured output: {_describe(exc)}") from exc
+
+
+def checked_work(
+    interaction: Interaction, parsed: BaseModel, *, system_prompt: str, known_identifiers: Container[str] = frozenset()
+) -> AfterCallWork:
+    """A validated answer as `AfterCallWork`, once it passed the output check (`injection.check_output`).
+
+    Raises:
+        AcwError: the output check rejected it (it quotes the system prompt, holds another contact's identifiers,
+            or follows an instruction injected in the transcript).
+    """
+    try:
+        work = AfterCallWork.model_validate(parsed.model_dump())
+    except ValidationError as exc:  # pragma: no cover - the narrowed model already validated
+        raise AcwError(f"invalid after-call work: {_short(exc)}") from exc
+    attempt = neutralise(interaction)
+    rejected = check_output(work.model_dump(), system_prompt=system_prompt,
+                            transcript=interaction.transcript(), own=identifiers(interaction), known=known_identifiers,
+                            injected=attempt.removed, rest=attempt.interaction.transcript())
+    if rejected:
+        raise AcwError(f"output rejected: {rejected}")
+    return work
 
 
 def _repair_message(*, error: str, tool: str) -> str:

@@ -41,9 +41,9 @@ def _apply_settings(args: argparse.Namespace) -> Settings:
 def cmd_nightly(args: argparse.Namespace, settings: Settings) -> int:
     if args.verbose:
         os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
-    from flows.nightly import nightly
+    from flows.nightly import nightly_for
 
-    summary = nightly(limit=args.limit, all_contacts=args.all,
+    summary = nightly_for(settings)(limit=args.limit, all_contacts=args.all,
                       progress=not args.json and sys.stderr.isatty() or args.progress)
     if args.json:
         print(json.dumps(summary))

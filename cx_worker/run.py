@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from threading import BoundedSemaphore, Lock
 
-from cx_worker.acw import AcwError, Disposition, prompt_hash, write_after_call_work
+from cx_worker.acw import AcwError, Disposition, build_llm, prompt_hash, write_after_call_work
 from cx_worker.classify import classify
 from cx_worker.repeats import link_repeats
 from cx_worker.crm import SqliteCrm
@@ -34,7 +35,8 @@ from cx_worker.store import Store
 class Pulled:
     """What a night's pull found."""
 
-    interactions: list[Interaction] = field(default_factory=list)
+    interactions: list[Interaction] = field(default_factory=list)  # filled by `pull` only; `pull_chunks` streams
+    new: int = 0
     read: int = 0
     rejected: int = 0
     skipped: int = 0  # already done in an earlier run
@@ -47,16 +49,27 @@ def input_hash(interaction: Interaction) -> str:
 
 
 def pull(settings: Settings, *, store: Store, run_id: str, limit: int | None) -> Pulled:
-    """Read new contacts after the watermark; quarantine bad lines and duplicate ids; stop after `limit` good ones."""
-    files = {}
+    """Read new contacts after the watermark into one list (see `pull_chunks`, which streams them)."""
     pulled = Pulled()
-    seen: set[str] = set()
-    offsets = {}
+    for chunk in pull_chunks(settings, store=store, run_id=run_id, limit=limit, size=1000, pulled=pulled):
+        pulled.interactions.extend(chunk)
+    return pulled
+
+
+def pull_chunks(
+    settings: Settings, *, store: Store, run_id: str, limit: int | None, size: int, pulled: Pulled
+) -> Iterator[list[Interaction]]:
+    """Read new contacts after the watermark, `size` at a time; quarantine bad lines and duplicate ids; stop after
+    `limit` good ones. `pulled` is updated as the reading goes (counts, and the offsets the watermark may advance
+    to once the run is done): only one chunk is in memory here, however big the night.
+    """
+    seen: set[str] = set()  # ids only: ~100 bytes a contact
+    chunk: list[Interaction] = []
     for item in read_interactions(settings.source, offsets=_offsets(store, settings)):
-        if limit is not None and len(pulled.interactions) >= limit:
+        if limit is not None and pulled.new >= limit:
             break
         pulled.read += 1
-        offsets[item.file] = item.end_offset
+        pulled.offsets[item.file] = item.end_offset
         if not isinstance(item, Read):
             pulled.rejected += 1
             store.quarantine(run_id=run_id, interaction_id=item.interaction_id, origin=item.origin, stage="read",
@@ -75,10 +88,13 @@ def pull(settings: Settings, *, store: Store, run_id: str, limit: int | None) ->
         ):
             pulled.skipped += 1
             continue
-        files[iid] = item.file
-        pulled.interactions.append(item.interaction)
-    pulled.offsets = offsets
-    return pulled
+        pulled.new += 1
+        chunk.append(item.interaction)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _offsets(store: Store, settings: Settings) -> dict[str, int]:
@@ -135,26 +151,29 @@ def draft(
     run_id: str,
     on_progress: Callable[[], None] | None = None,
 ) -> Counter:
-    """Write the after-call work of every contact, `settings.llm_concurrency` calls at a time.
+    """Write the after-call work of every contact, at most `settings.llm_concurrency` calls in flight in this
+    process, however many chunks are drafted at once.
 
     A contact whose work is already stored for this prompt and model is not sent again. A contact whose call fails
     (after the SDK's retries and one repair re-ask) is quarantined with the reason; the others go on. The calls
-    share one `llm_rpm`/`llm_tpm` limiter. Returns counts of drafted, repaired (valid after the re-ask), reused,
+    share one `llm_rpm`/`llm_tpm` limiter per process (on a Dask cluster: per worker). Returns counts of drafted, repaired (valid after the re-ask), reused,
     failed.
     """
     questions = load_questions(settings.questions)
     key = prompt_hash(dispositions, questions=questions)
     counts: Counter = Counter()
-    limiter = RateLimiter.from_settings(settings)
+    slots, limiter = _process_limits(settings)
     _, known = batch_identifiers(interactions)
 
     def one(interaction: Interaction) -> str:
         if store.acw(interaction.id, prompt_hash=key, model=settings.llm_model) is not None:
             return "reused"
         try:
-            result = write_after_call_work(interaction, llm=llm, model=settings.llm_model, dispositions=dispositions,
-                                           method=settings.llm_structured_output, language=settings.crm_language,
-                                           limiter=limiter, known_identifiers=known, questions=questions)
+            with slots:
+                    result = write_after_call_work(
+                    interaction, llm=llm, model=settings.llm_model, dispositions=dispositions,
+                    method=settings.llm_structured_output, language=settings.crm_language, limiter=limiter,
+                    known_identifiers=known, questions=questions)
         except AcwError as exc:
             return _fail(interaction.id, str(exc))
         except Exception as exc:  # network, timeout after retries: quarantine, never kill the run
@@ -174,6 +193,51 @@ def draft(
             if on_progress:
                 on_progress()
     return counts
+
+
+_LIMITS: dict[tuple, tuple[BoundedSemaphore, RateLimiter | None]] = {}
+_LIMITS_LOCK = Lock()
+
+
+def _process_limits(settings: Settings) -> tuple[BoundedSemaphore, RateLimiter | None]:
+    """The calls-in-flight bound and the rate limiter this process shares across all chunks of a run."""
+    key = (settings.llm_base_url, settings.llm_model, settings.llm_concurrency, settings.llm_rpm, settings.llm_tpm)
+    with _LIMITS_LOCK:
+        if key not in _LIMITS:
+            _LIMITS[key] = (BoundedSemaphore(max(1, settings.llm_concurrency)), RateLimiter.from_settings(settings))
+        return _LIMITS[key]
+
+
+def draft_chunk(
+    chunk: list[Interaction], *, settings: Settings, run_id: str, base_url: str | None,
+    dispositions: tuple[Disposition, ...],
+) -> tuple[list[Interaction], Counter]:
+    """Redact and draft one chunk of contacts with its own store connection and LLM client, so that it can run in
+    any thread or process (a Dask worker) that sees the data dir; returns the redacted chunk and the draft counts.
+    """
+    store = Store(settings.store_path)
+    try:
+        redacted = redact(chunk, store=store, run_id=run_id, enabled=settings.redact,
+                          max_tokens=settings.max_transcript_tokens)
+        llm = build_llm(settings, base_url=base_url) if base_url else None
+        counts = draft(redacted, llm=llm, settings=settings, dispositions=dispositions, store=store, run_id=run_id)
+    finally:
+        store.close()
+    return redacted, counts
+
+
+def run_interactions(store: Store, run_id: str, *, page: int = 500) -> Iterator[Interaction]:
+    """The run's (redacted) contacts back from the store, `page` rows at a time."""
+    after = ""
+    while True:
+        rows = list(store.iter_rows(
+            "SELECT interaction_id, redacted FROM contacts WHERE run_id = ? AND interaction_id > ? "
+            "ORDER BY interaction_id LIMIT ?", (run_id, after, page)))
+        if not rows:
+            return
+        for row in rows:
+            yield Interaction.model_validate_json(row["redacted"])
+        after = rows[-1]["interaction_id"]
 
 
 def outcomes(
@@ -203,14 +267,30 @@ def outcomes(
 
 
 def write_back(
-    interactions: list[Interaction], *, store: Store, crm: SqliteCrm, run_id: str, settings: Settings,
-    dispositions: tuple[Disposition, ...], hold: bool,
+    interactions: Iterable[Interaction], *, store: Store, crm: SqliteCrm, run_id: str, settings: Settings,
+    dispositions: tuple[Disposition, ...], hold: bool, page: int = 500,
 ) -> Counter:
     """One CRM note per contact with valid after-call work, delivered by the CRM's sink; all held when the run's
-    evals breached. Notes that failed to deliver on an earlier run are retried. Returns counts per delivery state.
+    evals breached. Notes that failed to deliver on an earlier run are retried. `interactions` is consumed `page` at
+    a time (pass `run_interactions(...)` to stream a night of any size). Returns counts per delivery state.
     """
     key = prompt_hash(dispositions, questions=load_questions(settings.questions))
     counts: Counter = Counter()
+    batch: list[Interaction] = []
+    for interaction in interactions:
+        batch.append(interaction)
+        if len(batch) >= page:
+            _write_page(batch, key=key, store=store, crm=crm, run_id=run_id, settings=settings, hold=hold,
+                        counts=counts)
+            batch = []
+    _write_page(batch, key=key, store=store, crm=crm, run_id=run_id, settings=settings, hold=hold, counts=counts)
+    return counts
+
+
+def _write_page(
+    interactions: list[Interaction], *, key: str, store: Store, crm: SqliteCrm, run_id: str, settings: Settings,
+    hold: bool, counts: Counter,
+) -> None:
     for interaction in interactions:
         acw = store.acw(interaction.id, prompt_hash=key, model=settings.llm_model)
         if acw is None:
@@ -231,7 +311,6 @@ def write_back(
     for interaction in interactions:
         if (c := store.contact(interaction.id)) and c["status"] == "pending":
             store.set_contact_status(interaction.id, "done")
-    return counts
 
 
 def judge(run_id: str, *, settings: Settings, store: Store, crm: SqliteCrm, llm=None, outcome_report=None):

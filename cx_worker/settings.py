@@ -46,6 +46,17 @@ class Settings(BaseSettings):
     )
     llm_threads: int = Field(default=2, description="CPU threads of the embedded llama.cpp server.")
     llm_context: int = Field(default=4096, description="Context window of the embedded llama.cpp server (tokens).")
+    llm_mode: Literal["sync", "batch"] = Field(
+        default="sync", description="How after-call work is requested. sync: one call per contact as the run goes. "
+        "batch: the OpenAI Batch API, half the price, results within the 24 h completion window; needs an endpoint "
+        "that implements /v1/files and /v1/batches (OpenAI does; the embedded llama.cpp server does not).",
+    )
+    batch_poll_seconds: float = Field(
+        default=30.0, gt=0, description="Seconds between two status checks of a submitted batch (llm_mode=batch).")
+    batch_max_wait: float = Field(
+        default=86400.0, gt=0, description="Seconds a run waits for its batches (llm_mode=batch); then the unfinished "
+        "ones are cancelled and their contacts quarantined.",
+    )
 
     source: Path | str = Field(
         default=PROJECT_ROOT / "data" / "contacts",
@@ -109,6 +120,20 @@ class Settings(BaseSettings):
         default=0.6, description="Cosine similarity of two contacts' issue texts (the customer's opening turns) "
         "above which they are about the same issue.")
     limit: int | None = Field(default=12, description="Contacts per nightly run; None reads every new contact.")
+    chunk_size: int = Field(
+        default=25, ge=1, description="Contacts per Prefect task run of the nightly flow: redaction and after-call "
+        "work run chunk by chunk, so memory holds a few chunks, not the night.")
+    chunks_in_flight: int = Field(
+        default=2, ge=1, description="Chunks submitted to the task runner ahead of the one being finished (with "
+        "Dask: set it to at least the number of workers).")
+    task_runner: Literal["threads", "dask"] = Field(
+        default="threads", description="Where the chunks run: threads of the flow's process, or a Dask cluster "
+        "(prefect-dask).")
+    dask_address: str | None = Field(
+        default=None, description="Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786. Unset with "
+        "task_runner=dask: a LocalCluster of dask_workers processes is started for the run. Workers must see the "
+        "data dir (store) and reach the LLM endpoint.")
+    dask_workers: int = Field(default=2, ge=1, description="Worker processes of the LocalCluster (no dask_address).")
 
     @field_validator("source", mode="before")
     @classmethod

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from cx_worker.models import Interaction, Turn
 
-VERSION = "signals-v1"
+VERSION = "signals-v2"
 
 _STAFF = ("agent", "bot")
 _I = re.IGNORECASE
@@ -92,7 +92,9 @@ _FIX = re.compile(
     r"code) is\b|\btaken care of\b|\bsquared away\b"
     r"|\b(i|we)('ve| have)? (just )?(put|placed) (it|them|that|this|the \w+|an? \w+|your \w+)( on"
     r"| in)? (back ?)?order\b"
-    r"|\b(made|completed) (that|the|a|your) (purchase|order|payment|refund)\b", _I)
+    r"|\b(made|completed) (that|the|a|your) (purchase|order|payment|refund)\b"
+    r"|\b(i|we)('ve| have)? (just |now )?(renewed|posted|reordered|re-ordered) (your|the|a|that)\b"
+    r"|\b(all|fully) paid( up)?\b|\b(payment|refund) (has been|was|is now) (sent|made|posted|processed|applied)\b", _I)
 
 # The customer says it worked ("That worked. Thank you", "It's fixed now", "Everything seems to be great now!",
 # "Figured it out", "I'm booked!"). A plain "thanks" is `customer_thanks`, a weaker signal.
@@ -133,7 +135,14 @@ _ESCALATE = re.compile(
     r"|\bfeedback (has been|will be|is being|was) (passed|shared|"
     r"forwarded|logged|noted|recorded|sent)|\bshared (this|your \w+|it) with\b|\b(looping|loop|looped) in\b|"
     r"\b(purchasing|website|web|internal|relevant|specialist|technical|engineering|product) (team|"
-    r"department|dept)\b|\bfed (this |it )?back\b|\b(asked|requested) a specialist\b", _I)
+    r"department|dept)\b|\bfed (this |it )?back\b|\b(asked|requested) a specialist\b"
+    # Feedback handed on ("We'll pass this feedback on to the right team", "share your feedback with our team")
+    # and a team that will act ("Our team will surely contact you", "our team will check all the details").
+    r"|\b(pass|passed|passing|share|shared|sharing|forward\w*|relay\w*) (on |along )?(this |that |your |the |these |"
+    r"those |all )?(\w+ )?(feedback|comments?|concerns?|complaint|suggestions?|thoughts)\b"
+    r"|\b(our|the) (\w+ ){0,2}(team|department|specialists?|experts?|engineers?) (will|would|are going to|is going to)"
+    r" (surely |certainly |be able to )?(contact|reach|get back|call|check|look|follow|investigate|review|be in touch)",
+    _I)
 # The customer asks for a human, a manager, a call back.
 _HUMAN = re.compile(
     r"\b(speak|talk|chat) (to|with) (a |an |the |your |some )?(human|person|real person|someone|somebody|"

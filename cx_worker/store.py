@@ -50,6 +50,10 @@ CREATE TABLE IF NOT EXISTS outcome_corrections (
     id INTEGER PRIMARY KEY AUTOINCREMENT, interaction_id TEXT NOT NULL, old_label TEXT, new_label TEXT NOT NULL,
     corrected_by TEXT NOT NULL, reason TEXT NOT NULL, created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS llm_batches (
+    batch_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, prompt_hash TEXT NOT NULL, model TEXT NOT NULL,
+    custom_ids TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outcome_review (
     interaction_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, label TEXT NOT NULL, confidence REAL NOT NULL,
     reason TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, closed_at TEXT, closed_by TEXT
@@ -250,6 +254,26 @@ class Store:
         else:
             rows = self._exec("SELECT * FROM quarantine WHERE run_id = ? ORDER BY id", (run_id,))
         return [dict(r) for r in rows]
+
+    # LLM batches (llm_mode=batch): recorded as soon as submitted, so a re-run polls a batch in flight instead of
+    # paying for a second one
+    def put_llm_batch(
+        self, batch_id: str, *, run_id: str, prompt_hash: str, model: str, custom_ids: dict[str, str], status: str
+    ) -> None:
+        """Record a submitted batch; `custom_ids` maps each request's custom_id to its interaction id."""
+        self._exec(
+            "INSERT OR IGNORE INTO llm_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (batch_id, run_id, prompt_hash, model, json.dumps(custom_ids), status, _now(), _now()),
+        )
+
+    def set_llm_batch_status(self, batch_id: str, status: str) -> None:
+        self._exec("UPDATE llm_batches SET status = ?, updated_at = ? WHERE batch_id = ?", (status, _now(), batch_id))
+
+    def llm_batches(self, *, prompt_hash: str, model: str, open_only: bool = True) -> list[dict[str, Any]]:
+        """Batches submitted for this prompt and model, oldest first; `open_only`: those not yet collected."""
+        sql = "SELECT * FROM llm_batches WHERE prompt_hash = ? AND model = ?"
+        sql += " AND status != 'collected'" if open_only else ""
+        return [_row(r, "custom_ids") for r in self._exec(sql + " ORDER BY created_at, batch_id", (prompt_hash, model))]
 
     # eval results
     def put_eval(self, run_id: str, result: dict[str, Any]) -> None:

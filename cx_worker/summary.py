@@ -45,7 +45,7 @@ def run_summary(
     return {
         "run_id": run_id,
         "read": pulled.read,
-        "new": len(pulled.interactions),
+        "new": pulled.new,
         "skipped": pulled.skipped,
         "written": notes.get("delivered", 0) + notes.get("held", 0) + notes.get("failed", 0),
         "delivered": notes.get("delivered", 0),

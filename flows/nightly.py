@@ -6,8 +6,12 @@ environment (secrets never become flow parameters, which Prefect stores).
 
 from __future__ import annotations
 
+from collections import Counter, deque
+from itertools import chain
+
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from cx_worker import run as stages
 from cx_worker.acw import build_llm, load_dispositions
@@ -22,20 +26,24 @@ from cx_worker.questions import load_questions
 from cx_worker.outcome_report import outcome_report, outcome_table
 from cx_worker.summary import progress_bar, run_summary
 from flows.artifacts import publish_artifacts
+from flows.runners import SettingsDaskTaskRunner, task_runner
 
-pull = task(stages.pull, name="pull", cache_policy=NO_CACHE)
-redact = task(stages.redact, name="redact", cache_policy=NO_CACHE)
-draft = task(stages.draft, name="after-call-work", cache_policy=NO_CACHE)
+draft_chunk = task(stages.draft_chunk, name="redact-and-draft", cache_policy=NO_CACHE)
 classify = task(stages.outcomes, name="outcome", cache_policy=NO_CACHE)
 judge = task(stages.judge, name="evals", cache_policy=NO_CACHE)
 write_back = task(stages.write_back, name="crm-write-back", cache_policy=NO_CACHE)
 
 
-@flow(name="cx-nightly", log_prints=False)
+@flow(name="cx-nightly", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=2))
 def nightly(
     source: str | None = None, limit: int | None = None, all_contacts: bool = False, progress: bool = False
 ) -> dict:
-    """Process the night's new contacts; returns the run summary (see README, `cx-worker nightly --json`)."""
+    """Process the night's new contacts; returns the run summary (see README, `cx-worker nightly --json`).
+
+    Contacts stream through in chunks (`chunk_size`): each chunk is redacted and drafted by a task on the flow's
+    task runner (threads, or Dask workers), `chunks_in_flight` at a time, while the flow classifies the outcomes of
+    finished chunks; evals then judge the whole run from the store, and write-back streams it from the store.
+    """
     overrides = {"source": source} if source else {}
     settings = Settings(**overrides)
     limit = None if all_contacts else (limit if limit is not None else settings.limit)
@@ -46,28 +54,36 @@ def nightly(
     logger = get_run_logger()
     try:
         dispositions = load_dispositions(settings.dispositions)
-        pulled = pull(settings, store=store, run_id=run_id, limit=limit)
-        logger.info("read %d, new %d, rejected %d", pulled.read, len(pulled.interactions), pulled.rejected)
-        redacted = redact(pulled.interactions, store=store, run_id=run_id, enabled=settings.redact,
-                          max_tokens=settings.max_transcript_tokens)
-        with stages.llm_endpoint(settings, needed=bool(redacted)) as base_url:
-            llm = build_llm(settings, base_url=base_url) if base_url else None
-            with progress_bar(len(redacted), enabled=progress) as tick:
-                drafted = draft(redacted, llm=llm, settings=settings, dispositions=dispositions, store=store,
-                                run_id=run_id, on_progress=tick)
-            collection = open_collection(settings.chroma_path)
-            ensure_exemplars(collection, settings.exemplars)
-            outcome_counts = classify(redacted, collection=collection, store=store, run_id=run_id,
-                                      k=settings.knn_k, settings=settings,
-                                      model=ensure_model(collection, settings.models_dir / MODEL_FILE,
-                                                         k=settings.knn_k),
-                                      contacts=open_contacts(settings.chroma_path))
+        pulled = stages.Pulled()
+        chunks = stages.pull_chunks(settings, store=store, run_id=run_id, limit=limit, size=settings.chunk_size,
+                                    pulled=pulled)
+        first = next(chunks, None)
+        collection = open_collection(settings.chroma_path)
+        ensure_exemplars(collection, settings.exemplars)
+        model = ensure_model(collection, settings.models_dir / MODEL_FILE, k=settings.knn_k)
+        contacts = open_contacts(settings.chroma_path)
+        drafted: Counter = Counter()
+        outcome_counts: Counter = Counter()
+        with stages.llm_endpoint(settings, needed=first is not None) as base_url:
+            with progress_bar(limit or 0, enabled=progress) as tick:
+                in_flight: deque = deque()
+                for chunk in chain([first] if first else [], chunks):
+                    in_flight.append(draft_chunk.submit(chunk, settings=settings, run_id=run_id, base_url=base_url,
+                                                        dispositions=dispositions))
+                    while len(in_flight) >= settings.chunks_in_flight:
+                        _finish(in_flight.popleft(), drafted, outcome_counts, tick, collection=collection,
+                                store=store, run_id=run_id, settings=settings, model=model, contacts=contacts)
+                while in_flight:
+                    _finish(in_flight.popleft(), drafted, outcome_counts, tick, collection=collection, store=store,
+                            run_id=run_id, settings=settings, model=model, contacts=contacts)
+            logger.info("read %d, new %d, rejected %d", pulled.read, pulled.new, pulled.rejected)
             outcomes_by_group = outcome_report(store, run_id)
+            llm = build_llm(settings, base_url=base_url) if base_url else None
             report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm,
                                   outcome_report=outcomes_by_group)
         html = paths["html"]
-        notes = write_back(redacted, store=store, crm=crm, run_id=run_id, settings=settings,
-                           dispositions=dispositions, hold=report.verdict != "pass")
+        notes = write_back(stages.run_interactions(store, run_id), store=store, crm=crm, run_id=run_id,
+                           settings=settings, dispositions=dispositions, hold=report.verdict != "pass")
         stages.advance_watermark(settings, store=store, offsets=pulled.offsets)
         summary = run_summary(run_id, pulled=pulled, drafted=drafted, outcomes=outcome_counts, notes=notes,
                               report=report, report_html=html, store=store,
@@ -81,6 +97,26 @@ def nightly(
     finally:
         store.close()
         crm.close()
+
+
+def _finish(future, drafted: Counter, outcome_counts: Counter, tick, *, collection, store, run_id, settings, model,
+            contacts) -> None:
+    """Wait for a drafted chunk, then classify its outcomes here (Chroma has one writer: the flow's process)."""
+    redacted, counts = future.result()
+    drafted.update(counts)
+    outcome_counts.update(classify(redacted, collection=collection, store=store, run_id=run_id, k=settings.knn_k,
+                                   settings=settings, model=model, contacts=contacts))
+    for _ in redacted if tick else ():
+        tick()
+
+
+def nightly_for(settings: Settings):
+    """The nightly flow on the task runner `settings` name (threads, or Dask)."""
+    return nightly.with_options(task_runner=task_runner(settings))
+
+
+# Deployment entrypoint for a Dask cluster (prefect.yaml: nightly-dask): scheduler address from CX_DASK_ADDRESS.
+nightly_dask = nightly.with_options(name="cx-nightly-dask", task_runner=SettingsDaskTaskRunner())
 
 
 if __name__ == "__main__":

@@ -14,6 +14,10 @@ The dice for a request are seeded with (seed, sha256 of its body, how many times
 faults do not depend on the order concurrent requests arrive in: the same run gets the same faults. Every request
 is logged (`requests`) with the contact it was about, whether it was a repair re-ask, the fault it got and the
 `Authorization` header it carried.
+
+As a stand-in for a provider: `latency` seconds of "generation" for every answer, and at most `slots` answers
+generated at once (more wait their turn, like `llama-server --parallel N`). With neither and no faults it is an
+instant local OpenAI-compatible endpoint (`bench/concurrency.py` measures its requests per second).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -54,6 +60,7 @@ class LoggedRequest:
     fault: str  # "ok" or one of FAULT_KINDS
     authorization: str | None
     body: dict = field(default_factory=dict, repr=False)  # the request as sent
+    raw: bytes = field(default=b"", repr=False)  # its bytes
 
 
 class FaultLLM:
@@ -70,6 +77,8 @@ class FaultLLM:
         retry_after: str = "1",
         choose: dict[str, Any] | None = None,
         script: list[str] | None = None,
+        latency: float = 0.0,
+        slots: int | None = None,
     ) -> None:
         unknown = set(kinds) - set(FAULT_KINDS)
         if unknown:
@@ -78,6 +87,9 @@ class FaultLLM:
         self.delay, self.slow_seconds, self.retry_after = delay, slow_seconds, retry_after
         self.choose = choose or {}  # fixed argument values, e.g. {"disposition": "billing_inquiry"}
         self.script = list(script or [])  # faults for the first requests, in arrival order ("ok" for none)
+        self.latency = latency  # seconds each answer takes to "generate", inside a slot
+        self._slots = threading.BoundedSemaphore(slots) if slots else None
+        self.busy = self.peak_busy = 0  # answers being generated now / at most at once
         self.requests: list[LoggedRequest] = []
         self._seen: Counter = Counter()
         self._lock = threading.Lock()
@@ -95,8 +107,7 @@ class FaultLLM:
 
     def __enter__(self) -> FaultLLM:
         handler = type("Handler", (_Handler,), {"endpoint": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), handler)
         threading.Thread(target=self._server.serve_forever, name="fault-llm", daemon=True).start()
         return self
 
@@ -122,6 +133,27 @@ class FaultLLM:
         with self._lock:
             self.requests.append(entry)
 
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one of the `slots` (waiting for a free one) while an answer is generated."""
+        if self._slots is not None:
+            self._slots.acquire()
+        with self._lock:
+            self.busy += 1
+            self.peak_busy = max(self.peak_busy, self.busy)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.busy -= 1
+            if self._slots is not None:
+                self._slots.release()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # many clients connecting at once (the default backlog is 5)
+
 
 class _Handler(BaseHTTPRequestHandler):
     endpoint: FaultLLM
@@ -146,7 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
         tool = _tool(request)
         self.endpoint.log(LoggedRequest(contact=_contact(request), tool=tool["name"] if tool else None,
                                         repair=len(request.get("messages", [])) > 2, fault=fault,
-                                        authorization=self.headers.get("Authorization"), body=request))
+                                        authorization=self.headers.get("Authorization"), body=request, raw=body))
         if self.endpoint.delay:
             time.sleep(self.endpoint.delay)
         if fault == "rate_limit":
@@ -160,7 +192,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "slow":
             time.sleep(self.endpoint.slow_seconds)
-        self._json(200, _completion(request, tool, fault, self.endpoint))
+        with self.endpoint.slot():
+            if self.endpoint.latency:
+                time.sleep(self.endpoint.latency)
+            answer = _completion(request, tool, fault, self.endpoint)
+        self._json(200, answer)
 
     def _json(self, status: int, payload: dict, *, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()

@@ -8,7 +8,10 @@ lost, none with two notes. The figures are printed (`-s`) and by `bench/faults.p
 from __future__ import annotations
 
 import json
+import threading
+import time
 
+import httpx
 import openai
 import pytest
 
@@ -117,3 +120,18 @@ def test_two_hundred_contacts_at_a_twenty_percent_fault_rate_lose_and_duplicate_
     settings = Settings(source=tmp_path / "in", data_dir=tmp_path / "cx")
     assert stages.pull(settings, store=store, run_id="again", limit=None).interactions == []
     assert json.loads(json.dumps(night.faults))  # figures are plain data (bench prints them)
+
+
+def test_latency_and_slots_make_a_provider_that_generates_a_few_answers_at_once():
+    with FaultLLM(latency=0.2, slots=2) as server:
+        body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
+        started = time.perf_counter()
+        threads = [threading.Thread(target=httpx.post, args=(f"{server.base_url}/chat/completions",),
+                                    kwargs={"json": body}) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - started
+    assert len(server.requests) == 6 and server.peak_busy == 2  # never more than 2 generated at once
+    assert 0.6 <= seconds < 1.2  # 6 answers, 2 at a time, 0.2 s each
