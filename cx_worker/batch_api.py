@@ -192,7 +192,7 @@ class _Job:
                 if attempt == self.settings.llm_max_retries:
                     raise
                 self.sleep(min(2.0 ** attempt, 30.0))
-                if False:
+                if (found := self._tagged(tag)) is not None:
                     return found
 
     def wait(self, batches: dict[str, list[str]]) -> None:

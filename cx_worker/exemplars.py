@@ -6,6 +6,7 @@ exemplar id: building twice gives the same collection.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -59,26 +60,32 @@ def read_exemplars(path: Path) -> Iterator[Exemplar]:
                 yield Exemplar.model_validate(json.loads(line))
 
 
-def add_exemplars(exemplars: Iterable[Exemplar], *, collection) -> Counter:
-    """Upsert exemplars into the collection; returns the count per label."""
+def add_exemplars(exemplars: Iterable[Exemplar], *, collection, seed: str | None = None) -> Counter:
+    """Upsert exemplars into the collection; returns the count per label.
+
+    Args:
+        exemplars: The exemplars.
+        collection: The exemplar collection.
+        seed: The seed key (`seed_key`) when they come from the seed file; recorded so a later change is seen.
+    """
     counts: Counter = Counter()
     batch: list[Exemplar] = []
     for ex in exemplars:
         batch.append(ex)
         counts[ex.label] += 1
         if len(batch) >= _BATCH:
-            _upsert(batch, collection)
+            _upsert(batch, collection, seed)
             batch = []
     if batch:
-        _upsert(batch, collection)
+        _upsert(batch, collection, seed)
     return counts
 
 
-def _upsert(batch: list[Exemplar], collection) -> None:
+def _upsert(batch: list[Exemplar], collection, seed: str | None) -> None:
     collection.upsert(
         ids=[ex.interaction.id for ex in batch],
         documents=[document(ex.interaction) for ex in batch],
-        metadatas=[_metadata(ex) for ex in batch],
+        metadatas=[_metadata(ex) | ({"seed": seed} if seed else {}) for ex in batch],
     )
 
 
@@ -89,8 +96,32 @@ def _metadata(ex: Exemplar) -> dict:
             "signals": ",".join(detect(redact_interaction(ex.interaction)[0])), "signals_version": SIGNALS_VERSION}
 
 
+def seed_key(path: Path) -> str:
+    """What the seed exemplars in a collection must carry to be current: the file's content and the signal
+    version their stored signals were computed with."""
+    return f"{SIGNALS_VERSION}:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+
+
 def ensure_exemplars(collection, path: Path) -> int:
-    """Fill an empty collection from the exemplar file (first run on a new machine); returns the count."""
-    if collection.count() == 0:
-        add_exemplars(read_exemplars(path), collection=collection)
+    """Fill the collection from the seed exemplar file, or refresh it when the file or the signals changed.
+
+    A first run fills an empty collection. Later runs compare the key each seed exemplar carries (`seed_key`)
+    with the file's: if the file was rebuilt (labels, contacts) or the signals changed version, the file is
+    upserted again and seed exemplars no longer in it are removed. Corrections and exemplars added from other
+    files are left alone. Returns the count.
+    """
+    key = seed_key(path)
+    ids = [ex.interaction.id for ex in read_exemplars(path)]
+    held = collection.get(ids=ids, include=["metadatas"]) if ids else {"ids": [], "metadatas": []}
+    # A person's correction of a contact that is also a seed exemplar outranks the file.
+    corrected = {i for i, m in zip(held["ids"], held["metadatas"]) if (m or {}).get("source") == "correction"}
+    current = len(held["ids"]) == len(set(ids)) and all(
+        (m or {}).get("seed") == key for i, m in zip(held["ids"], held["metadatas"]) if i not in corrected)
+    if not current:
+        add_exemplars((ex for ex in read_exemplars(path) if ex.interaction.id not in corrected),
+                      collection=collection, seed=key)
+        seeded = collection.get(where={"seed": {"$ne": key}}, include=["metadatas"])
+        gone = [i for i, m in zip(seeded["ids"], seeded["metadatas"]) if (m or {}).get("seed")]
+        if gone:
+            collection.delete(ids=gone)
     return collection.count()

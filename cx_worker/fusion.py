@@ -13,6 +13,7 @@ fitted with; a model that does not match the running code is not used.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -75,6 +76,7 @@ class FusionModel:
     temperature: float = TEMPERATURE
     trained_on: dict[str, int] = field(default_factory=dict)
     fitted_at: str = ""
+    exemplars_digest: str = ""          # the exemplars it was fitted on (`exemplars_digest`); "" if not from a store
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (rows of x are feature vectors)."""
@@ -182,15 +184,29 @@ def fit_from_collection(collection, *, k: int, **options) -> FusionModel | None:
     x = training_features(vectors, labels, fired, k=k)
     model = fit(x, labels, **options)
     model.k = k
+    model.exemplars_digest = exemplars_digest(got["ids"], got["metadatas"])
     return model
+
+
+def exemplars_digest(ids: Sequence[str], metadatas: Sequence[Mapping]) -> str:
+    """A fingerprint of the labelled exemplars a model can be fitted on (id, label, signals, signal version)."""
+    rows = sorted((i, m.get("label", ""), m.get("signals", ""), m.get("signals_version", ""))
+                  for i, m in zip(ids, metadatas) if m.get("signals_version") == sig.VERSION)
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
 
 
 def ensure_model(collection, path: Path, *, k: int, refit: bool = False) -> FusionModel | None:
     """The fusion model at `path`; fitted from the collection and saved first if missing, stale or `refit`.
 
-    Returns None (the classifier then uses the plain vote) when the collection cannot train one.
+    Stale: fitted for other features, another k, or other exemplars than the collection now holds (a refreshed
+    seed file, a correction made elsewhere). Returns None (the classifier then uses the plain vote) when the
+    collection cannot train one.
     """
     model = None if refit else load_model(path)
+    if model is not None and model.exemplars_digest:
+        got = collection.get(include=["metadatas"])
+        if exemplars_digest(got["ids"], got["metadatas"]) != model.exemplars_digest:
+            model = None
     if model is None or model.k != k:
         model = fit_from_collection(collection, k=k)
         if model is not None:

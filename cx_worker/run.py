@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -208,12 +210,21 @@ def _process_limits(settings: Settings) -> tuple[BoundedSemaphore, RateLimiter |
         return _LIMITS[key]
 
 
+@dataclass
+class DraftedChunk:
+    """A chunk back from `draft_chunk`: the redacted contacts, the draft counts, and where it ran (host:pid)."""
+
+    redacted: list[Interaction]
+    counts: Counter
+    worker: str
+
+
 def draft_chunk(
     chunk: list[Interaction], *, settings: Settings, run_id: str, base_url: str | None,
     dispositions: tuple[Disposition, ...],
-) -> tuple[list[Interaction], Counter]:
+) -> DraftedChunk:
     """Redact and draft one chunk of contacts with its own store connection and LLM client, so that it can run in
-    any thread or process (a Dask worker) that sees the data dir; returns the redacted chunk and the draft counts.
+    any thread or process (a Dask worker) that sees the data dir.
     """
     store = Store(settings.store_path)
     try:
@@ -223,7 +234,7 @@ def draft_chunk(
         counts = draft(redacted, llm=llm, settings=settings, dispositions=dispositions, store=store, run_id=run_id)
     finally:
         store.close()
-    return redacted, counts
+    return DraftedChunk(redacted=redacted, counts=counts, worker=f"{socket.gethostname()}:{os.getpid()}")
 
 
 def run_interactions(store: Store, run_id: str, *, page: int = 500) -> Iterator[Interaction]:

@@ -64,6 +64,7 @@ def nightly(
         contacts = open_contacts(settings.chroma_path)
         drafted: Counter = Counter()
         outcome_counts: Counter = Counter()
+        workers: Counter = Counter()  # chunks per host:pid
         with stages.llm_endpoint(settings, needed=first is not None) as base_url:
             with progress_bar(limit or 0, enabled=progress) as tick:
                 in_flight: deque = deque()
@@ -71,10 +72,10 @@ def nightly(
                     in_flight.append(draft_chunk.submit(chunk, settings=settings, run_id=run_id, base_url=base_url,
                                                         dispositions=dispositions))
                     while len(in_flight) >= settings.chunks_in_flight:
-                        _finish(in_flight.popleft(), drafted, outcome_counts, tick, collection=collection,
+                        _finish(in_flight.popleft(), drafted, outcome_counts, workers, tick, collection=collection,
                                 store=store, run_id=run_id, settings=settings, model=model, contacts=contacts)
                 while in_flight:
-                    _finish(in_flight.popleft(), drafted, outcome_counts, tick, collection=collection, store=store,
+                    _finish(in_flight.popleft(), drafted, outcome_counts, workers, tick, collection=collection, store=store,
                             run_id=run_id, settings=settings, model=model, contacts=contacts)
             logger.info("read %d, new %d, rejected %d", pulled.read, pulled.new, pulled.rejected)
             outcomes_by_group = outcome_report(store, run_id)
@@ -88,6 +89,7 @@ def nightly(
         summary = run_summary(run_id, pulled=pulled, drafted=drafted, outcomes=outcome_counts, notes=notes,
                               report=report, report_html=html, store=store,
                               questions=load_questions(settings.questions))
+        summary["workers"] = dict(workers)
         store.finish_run(run_id, status="finished", summary=summary)
         publish_artifacts(summary, report, outcome_table(outcomes_by_group))
         return summary
@@ -99,11 +101,13 @@ def nightly(
         crm.close()
 
 
-def _finish(future, drafted: Counter, outcome_counts: Counter, tick, *, collection, store, run_id, settings, model,
+def _finish(future, drafted: Counter, outcome_counts: Counter, workers: Counter, tick, *, collection, store, run_id, settings, model,
             contacts) -> None:
     """Wait for a drafted chunk, then classify its outcomes here (Chroma has one writer: the flow's process)."""
-    redacted, counts = future.result()
-    drafted.update(counts)
+    done = future.result()
+    drafted.update(done.counts)
+    workers[done.worker] += 1
+    redacted = done.redacted
     outcome_counts.update(classify(redacted, collection=collection, store=store, run_id=run_id, k=settings.knn_k,
                                    settings=settings, model=model, contacts=contacts))
     for _ in redacted if tick else ():

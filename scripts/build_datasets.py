@@ -153,7 +153,8 @@ def _handcheck_summary(path: Path, tweets: list[dict], sample_ids: set[str]) -> 
         return "Hand-check: not done yet."
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     current = {r["interaction"].id: r["label"] for r in tweets}
-    lines = ["Hand-check (a human reading of turns and summaries vs the rubric label):"]
+    lines = ["Hand-check (a reading of turns and summaries vs the rubric label; by a person, batch fresh-2026-11 by "
+             "an AI assistant session):"]
     for batch in dict.fromkeys(r.get("batch", "final") for r in rows):
         got = [r for r in rows if r.get("batch", "final") == batch]
         agree = sum(r["agrees"] for r in got)
@@ -214,12 +215,14 @@ the ROUGE reference) are not in the contact.
 - `exemplars.jsonl`: `Exemplar`s for the outcome classifier's vector store, none of them in the sample: every other
   TweetSumm dialog and a label-balanced subset of the other labelled ABCD chats (all of the rarer labels kept).
 - `tweetsumm_handcheck.jsonl`: `{{"id", "rubric_label", "checked_label", "agrees", "note", "batch", "in_sample",
-  "rubric_reason"}}` (`in_sample` as of writing): a human reading (turns and summaries, made before looking at the
-  rubric label) of 148 TweetSumm dialogs. `batch`: `dev` (30, read while drafting the rubric, which was tuned on
+  "rubric_reason"}}` (`in_sample` as of writing): a careful reading (turns and summaries, made before looking at the
+  rubric label) of 198 TweetSumm dialogs. `batch`: `dev` (30, read while drafting the rubric, which was tuned on
   them), `tuning` (50, read blind; their errors drove the next rubric version), `final` (50, read blind against the
   frozen rubric v3;
   `rubric_label_at_check` is what v3 said, `rubric_label` what the shipped rubric says), `sample-extra` (18 sample
-  contacts, read blind against the shipped rubric). How the rubric changed: `evals/labelling_rubric.md`.
+  contacts, read blind against the shipped rubric), `fresh-2026-11` (50 drawn at random among the unchecked, read
+  blind by an AI assistant session, `checked_by`; the test a rubric v5 failed). How the rubric changed:
+  `evals/labelling_rubric.md`.
 
 {handcheck}
 

@@ -36,13 +36,14 @@ class FakeBatchAPI:
 
     def __init__(
         self, *, faults: dict[int, str] | None = None, polls: int = 2, finish: str = "completed",
-        answered: int = 0, max_requests: int = 50_000, lost_creates: int = 0,
+        answered: int = 0, max_requests: int = 50_000, lost_creates: int = 0, cancelling_polls: int = 1,
     ) -> None:
         if finish not in ("completed", "expired", "stall"):
             raise ValueError(f"unknown finish {finish!r}")
         self.faults, self.polls, self.finish = dict(faults or {}), polls, finish
         self.answered = answered  # lines answered before an expiry or a cancel
         self.max_requests = max_requests
+        self.cancelling_polls = cancelling_polls  # polls a cancel takes to end in `cancelled`
         self.lost_creates = lost_creates  # batch creations whose answer is lost (HTTP 500 after creating it)
         self.files: dict[str, dict[str, Any]] = {}
         self.batches: dict[str, dict[str, Any]] = {}
@@ -127,7 +128,9 @@ class FakeBatchAPI:
                 elif batch["_polls"] >= self.polls and self.finish == "expired":
                     self._finish(batch, lines, "expired", answered=self.answered)
             elif batch["status"] == "cancelling":
-                self._finish(batch, lines, "cancelled", answered=self.answered)
+                batch["_polls"] += 1
+                if batch["_polls"] >= self.cancelling_polls:
+                    self._finish(batch, lines, "cancelled", answered=self.answered)
             return self.public(batch_id)
 
     def cancel(self, batch_id: str) -> dict:
@@ -135,7 +138,7 @@ class FakeBatchAPI:
             batch = self.batches[batch_id]
             self.cancelled.append(batch_id)
             if batch["status"] in ("validating", "in_progress"):
-                batch.update(status="cancelling", cancelling_at=int(time.time()))
+                batch.update(status="cancelling", cancelling_at=int(time.time()), _polls=0)
             return self.public(batch_id)
 
     def _finish(self, batch: dict, lines: list[dict], status: str, *, answered: int) -> None:

@@ -179,7 +179,7 @@ def test_an_expired_batch_keeps_its_answers_and_quarantines_the_rest(tmp_path):
 
 def test_a_batch_past_max_wait_is_cancelled_and_its_contacts_quarantined_without_killing_the_run(tmp_path):
     slept = []
-    with FakeBatchAPI(finish="stall", answered=2) as api:
+    with FakeBatchAPI(finish="stall", answered=2, cancelling_polls=3) as api:
         settings = _settings(api, tmp_path, batch_poll_seconds=60, batch_max_wait=180)
         store = _store(settings)
         counts = _draft(api, settings, store, sleep=slept.append)
@@ -189,7 +189,22 @@ def test_a_batch_past_max_wait_is_cancelled_and_its_contacts_quarantined_without
     reasons = _reasons(store)
     assert len(reasons) == len(CONTACTS) - 2
     assert set(reasons.values()) == {f"batch {batch_id} not finished within batch_max_wait (180 s): cancelled"}
-    assert slept and set(slept) == {60} and len(slept) < 10
+    assert set(slept) == {60} and len(slept) == 3 + 3  # to the deadline, then until the cancel has ended
+
+
+def test_a_cancel_that_never_ends_is_given_up_after_a_bounded_number_of_polls(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch_api, "CANCEL_POLLS", 4)
+    slept = []
+    with FakeBatchAPI(finish="stall", cancelling_polls=10**6) as api:
+        settings = _settings(api, tmp_path, batch_poll_seconds=60, batch_max_wait=120)
+        store = _store(settings)
+        counts = _draft(api, settings, store, sleep=slept.append)
+    [batch_id] = api.batches
+    assert counts == {"failed": len(CONTACTS)} and api.batches[batch_id]["status"] == "cancelling"
+    assert set(_reasons(store).values()) == {
+        f"batch {batch_id} not finished within batch_max_wait (120 s), not cancelled in time"}
+    assert len(slept) == 2 + 4 + 1
+    assert store.llm_batches(prompt_hash=_key(settings), model=settings.llm_model) == []  # closed: not polled again
 
 
 def test_a_batch_that_fails_validation_quarantines_its_contacts_with_the_api_errors(tmp_path, monkeypatch):

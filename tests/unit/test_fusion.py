@@ -106,3 +106,22 @@ def test_vote_shares_are_similarity_weighted():
     shares = vote_shares([("a", "deflected", 0.91), ("b", "resolved", 0.80), ("c", "resolved", 0.79)])
     assert shares["deflected"] > 0.5 and sum(shares.values()) == pytest.approx(1.0)
     assert fusion.TEMPERATURE > 0
+
+
+def test_ensure_model_refits_when_the_exemplars_change(tmp_path):
+    import chromadb
+
+    from cx_worker.exemplars import add_exemplars, open_collection, read_exemplars
+    from cx_worker.settings import PROJECT_ROOT
+
+    seed = list(read_exemplars(PROJECT_ROOT / "tests" / "fixtures" / "exemplars_small.jsonl"))[:24]
+    collection = open_collection(tmp_path, name="refit", client=chromadb.EphemeralClient())
+    add_exemplars(seed[:20], collection=collection)
+    path = tmp_path / "model.json"
+    first = fusion.ensure_model(collection, path, k=3)
+    assert first is not None and first.exemplars_digest
+    assert fusion.ensure_model(collection, path, k=3).fitted_at == first.fitted_at  # unchanged: not refitted
+    add_exemplars(seed[20:], collection=collection)
+    again = fusion.ensure_model(collection, path, k=3)
+    assert again.exemplars_digest != first.exemplars_digest
+    assert sum(again.trained_on.values()) == sum(first.trained_on.values()) + 4

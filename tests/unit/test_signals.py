@@ -69,6 +69,25 @@ def test_escalation_also_reads_the_agents_notification():
     assert _fired("human_requested")["escalation"].turns == (3,)  # "I will notify the manager about this."
 
 
+@pytest.mark.parametrize("agent_says, signal, fires", [
+    # Real agent turns from TweetSumm and ABCD (signals-v2): feedback handed on, a team that will act, payments.
+    ("We understand your frustration. We'll pass this feedback on to the right team /TF", "escalation", True),
+    ("Got it! We'll be sure to share your feedback about this with our team.", "escalation", True),
+    ("Our team will surely contact you for further assistance. Request you to wait for some time.", "escalation", True),
+    ("Please DM us your booking ref and we'll look in to this for you.", "escalation", False),
+    ("Could you send us the details via DM?", "escalation", False),
+    ("I've renewed your subscription with a payment of $55.", "fix_made", True),
+    ("Alright, you are all paid up.", "fix_made", True),
+    ("I just posted your payment for you, so your account is now active!", "fix_made", True),
+    ("Your payment has been sent. Is there anything else I can help you with?", "fix_made", True),
+    ("Once the payment is posted you will get an email.", "fix_made", False),
+])
+def test_escalation_and_fix_phrasings_of_the_public_data(agent_says, signal, fires):
+    contact = Interaction(id="x", channel="messaging", turns=[{"speaker": "customer", "text": "Can you help?"},
+                                                               {"speaker": "agent", "text": agent_says}])
+    assert (signal in detect(contact)) is fires
+
+
 def test_a_reply_after_the_presence_check_is_not_abandonment():
     turns = [*CASES["abandoned_wait"].turns, {"speaker": "customer", "text": "Sorry, yes I'm here"}]
     assert "abandoned_wait" not in detect(Interaction(id="x", channel="chat", turns=turns))
