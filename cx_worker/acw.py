@@ -204,9 +204,8 @@ def parse_answer(text: str | None, *, schema_model: type[BaseModel]) -> BaseMode
         return schema_model.model_validate_json(text or "")
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
-            raise AcwError(f"invalid structured output: arguments are not valid JSON: "
-                           f"{_short(exc.errors()[0]['msg'].removeprefix('Invalid JSON: '))}"
-                           ) from exc
+            why = _short(exc.errors()[0]["msg"].removeprefix("Invalid JSON: "))
+            raise AcwError(f"invalid structured output: arguments are not valid JSON: {why}") from exc
         raise AcwError(f"invalid structured output: {_describe(exc)}") from exc
 
 

@@ -61,6 +61,7 @@ def link_repeats(
     run_id: str,
     days: float,
     min_similarity: float,
+    embeddings: Sequence | None = None,
 ) -> list[dict]:
     """Add the batch to the past-contacts collection and link repeats, in the batch and with earlier nights.
 
@@ -75,10 +76,12 @@ def link_repeats(
         run_id: Tonight's run.
         days: Window, either side of a contact's start.
         min_similarity: Cosine similarity of issue texts from which two contacts are about the same issue.
+        embeddings: The contacts' issue-text vectors, same order, if already computed (else the collection embeds).
 
     Returns:
         The links found: {"earlier", "later", "similarity", "days_apart"}.
     """
+    given = dict(zip((i.id for i in interactions), embeddings, strict=True)) if embeddings is not None else None
     batch = {i.id: (i, o) for i, o in zip(interactions, outcomes, strict=True)
              if i.customer_id and i.started_at is not None}
     if not batch:
@@ -86,6 +89,7 @@ def link_repeats(
     ids = list(batch)
     contacts.upsert(
         ids=ids, documents=[issue_text(batch[i][0]) for i in ids],
+        **({"embeddings": [given[i] for i in ids]} if given is not None else {}),
         metadatas=[{"customer_id": batch[i][0].customer_id, "started_at": _epoch(batch[i][0].started_at),
                     "channel": batch[i][0].channel, "queue": batch[i][0].queue or "", "run_id": run_id}
                    for i in ids],

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from threading import BoundedSemaphore, Lock
 
 from cx_worker.acw import AcwError, Disposition, build_llm, prompt_hash, write_after_call_work
@@ -217,24 +218,43 @@ class DraftedChunk:
     redacted: list[Interaction]
     counts: Counter
     worker: str
+    vectors: list = field(default_factory=list)  # each contact's document embedding (outcome classifier)
+    issue_vectors: list = field(default_factory=list)  # each contact's issue-text embedding (repeat links)
 
 
 def draft_chunk(
     chunk: list[Interaction], *, settings: Settings, run_id: str, base_url: str | None,
     dispositions: tuple[Disposition, ...],
 ) -> DraftedChunk:
-    """Redact and draft one chunk of contacts with its own store connection and LLM client, so that it can run in
-    any thread or process (a Dask worker) that sees the data dir.
+    """Redact, embed and draft one chunk of contacts with its own store connection and LLM client, so that it can
+    run in any thread or process (a Dask worker) that sees the data dir. The embeddings the outcome classifier and
+    the repeat links need are computed here too: they are the costly part of classifying, and spread with the
+    chunks; the Chroma queries and writes stay with the flow.
     """
+    from cx_worker.exemplars import document
+    from cx_worker.repeats import issue_text
+
     store = Store(settings.store_path)
     try:
         redacted = redact(chunk, store=store, run_id=run_id, enabled=settings.redact,
                           max_tokens=settings.max_transcript_tokens)
+        embed = _embedding()
+        vectors = embed([document(i) for i in redacted])
+        issue_vectors = embed([issue_text(i) for i in redacted])
         llm = build_llm(settings, base_url=base_url) if base_url else None
         counts = draft(redacted, llm=llm, settings=settings, dispositions=dispositions, store=store, run_id=run_id)
     finally:
         store.close()
-    return DraftedChunk(redacted=redacted, counts=counts, worker=f"{socket.gethostname()}:{os.getpid()}")
+    return DraftedChunk(redacted=redacted, counts=counts, worker=f"{socket.gethostname()}:{os.getpid()}",
+                        vectors=vectors, issue_vectors=issue_vectors)
+
+
+@lru_cache(maxsize=1)
+def _embedding():
+    """One MiniLM session per process (loading it costs more than a chunk's embeddings)."""
+    from cx_worker.embeddings import MiniLMEmbedding
+
+    return MiniLMEmbedding()
 
 
 def run_interactions(store: Store, run_id: str, *, page: int = 500) -> Iterator[Interaction]:
@@ -253,19 +273,21 @@ def run_interactions(store: Store, run_id: str, *, page: int = 500) -> Iterator[
 
 def outcomes(
     interactions: list[Interaction], *, collection, store: Store, run_id: str, k: int, model=None, contacts=None,
-    settings: Settings | None = None,
+    settings: Settings | None = None, embeddings=None, issue_embeddings=None,
 ) -> Counter:
     """Classify every contact's outcome (no LLM involved), link repeat contacts, flag low confidence, store it.
 
     `model` is the fitted fusion model (None: plain kNN vote); `contacts` the past-contacts collection for repeat
-    detection (None: no repeat linking); `settings` gives review_confidence, repeat_days, repeat_similarity.
+    detection (None: no repeat linking); `settings` gives review_confidence, repeat_days, repeat_similarity;
+    `embeddings` and `issue_embeddings` are the contacts' vectors if already computed (`draft_chunk`).
     """
     review = settings.review_confidence if settings else 0.0
-    found = classify(interactions, collection=collection, k=k, model=model, review_confidence=review)
+    found = classify(interactions, collection=collection, k=k, model=model, review_confidence=review,
+                     embeddings=embeddings)
     if contacts is not None:
         link_repeats(interactions, found, contacts=contacts, store=store, run_id=run_id,
                      days=settings.repeat_days if settings else 7,
-                     min_similarity=settings.repeat_similarity if settings else 0.6)
+                     min_similarity=settings.repeat_similarity if settings else 0.6, embeddings=issue_embeddings)
     counts: Counter = Counter()
     for interaction, outcome in zip(interactions, found, strict=True):
         store.put_outcome(interaction.id, run_id=run_id, outcome=outcome.model_dump())

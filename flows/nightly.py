@@ -6,7 +6,10 @@ environment (secrets never become flow parameters, which Prefect stores).
 
 from __future__ import annotations
 
+import time
 from collections import Counter, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import chain
 
 from prefect import flow, get_run_logger, task
@@ -65,31 +68,48 @@ def nightly(
         drafted: Counter = Counter()
         outcome_counts: Counter = Counter()
         workers: Counter = Counter()  # chunks per host:pid
+        seconds: Counter = Counter()  # wall time per stage, in the flow's process
+
+        def finish(future) -> None:
+            """Take a drafted chunk; classify its outcomes here (Chroma has one writer: the flow's process)."""
+            with _timed(seconds, "waiting_for_chunks"):
+                done = future.result()
+            drafted.update(done.counts)
+            workers[done.worker] += 1
+            with _timed(seconds, "outcome"):
+                outcome_counts.update(classify(
+                    done.redacted, collection=collection, store=store, run_id=run_id, k=settings.knn_k,
+                    settings=settings, model=model, contacts=contacts, embeddings=done.vectors,
+                    issue_embeddings=done.issue_vectors))
+            for _ in done.redacted if tick else ():
+                tick()
+
         with stages.llm_endpoint(settings, needed=first is not None) as base_url:
-            with progress_bar(limit or 0, enabled=progress) as tick:
+            with progress_bar(limit or 0, enabled=progress) as tick, _timed(seconds, "pull_draft_outcome"):
                 in_flight: deque = deque()
                 for chunk in chain([first] if first else [], chunks):
                     in_flight.append(draft_chunk.submit(chunk, settings=settings, run_id=run_id, base_url=base_url,
                                                         dispositions=dispositions))
                     while len(in_flight) >= settings.chunks_in_flight:
-                        _finish(in_flight.popleft(), drafted, outcome_counts, workers, tick, collection=collection,
-                                store=store, run_id=run_id, settings=settings, model=model, contacts=contacts)
+                        finish(in_flight.popleft())
                 while in_flight:
-                    _finish(in_flight.popleft(), drafted, outcome_counts, workers, tick, collection=collection, store=store,
-                            run_id=run_id, settings=settings, model=model, contacts=contacts)
+                    finish(in_flight.popleft())
             logger.info("read %d, new %d, rejected %d", pulled.read, pulled.new, pulled.rejected)
-            outcomes_by_group = outcome_report(store, run_id)
-            llm = build_llm(settings, base_url=base_url) if base_url else None
-            report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm,
-                                  outcome_report=outcomes_by_group)
+            with _timed(seconds, "evals"):
+                outcomes_by_group = outcome_report(store, run_id)
+                llm = build_llm(settings, base_url=base_url) if base_url else None
+                report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm,
+                                      outcome_report=outcomes_by_group)
         html = paths["html"]
-        notes = write_back(stages.run_interactions(store, run_id), store=store, crm=crm, run_id=run_id,
-                           settings=settings, dispositions=dispositions, hold=report.verdict != "pass")
+        with _timed(seconds, "write_back"):
+            notes = write_back(stages.run_interactions(store, run_id), store=store, crm=crm, run_id=run_id,
+                               settings=settings, dispositions=dispositions, hold=report.verdict != "pass")
         stages.advance_watermark(settings, store=store, offsets=pulled.offsets)
         summary = run_summary(run_id, pulled=pulled, drafted=drafted, outcomes=outcome_counts, notes=notes,
                               report=report, report_html=html, store=store,
                               questions=load_questions(settings.questions))
         summary["workers"] = dict(workers)
+        summary["stage_seconds"] = {k: round(v, 1) for k, v in seconds.items()}
         store.finish_run(run_id, status="finished", summary=summary)
         publish_artifacts(summary, report, outcome_table(outcomes_by_group))
         return summary
@@ -101,17 +121,13 @@ def nightly(
         crm.close()
 
 
-def _finish(future, drafted: Counter, outcome_counts: Counter, workers: Counter, tick, *, collection, store, run_id, settings, model,
-            contacts) -> None:
-    """Wait for a drafted chunk, then classify its outcomes here (Chroma has one writer: the flow's process)."""
-    done = future.result()
-    drafted.update(done.counts)
-    workers[done.worker] += 1
-    redacted = done.redacted
-    outcome_counts.update(classify(redacted, collection=collection, store=store, run_id=run_id, k=settings.knn_k,
-                                   settings=settings, model=model, contacts=contacts))
-    for _ in redacted if tick else ():
-        tick()
+@contextmanager
+def _timed(seconds: Counter, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[stage] += time.perf_counter() - started
 
 
 def nightly_for(settings: Settings):

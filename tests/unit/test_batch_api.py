@@ -24,6 +24,7 @@ from tests.support.fault_llm import FaultLLM
 
 KEY = "cx-test-key-batch-7f3a9c"  # fake: must never reach the store or the logs
 DISPOSITIONS = load_dispositions(Settings().dispositions)
+HASH = prompt_hash(DISPOSITIONS)
 CONTACTS = [redact_interaction(Interaction.model_validate_json(line))[0]
             for line in (PROJECT_ROOT / "data" / "contacts" / "sample.jsonl").read_text().splitlines()[:8]]
 
@@ -54,10 +55,6 @@ def _reasons(store: Store) -> dict[str, str]:
     return {q["interaction_id"]: q["reason"] for q in store.quarantined() if q["stage"] == "after_call_work"}
 
 
-def _key(settings: Settings) -> str:
-    return prompt_hash(DISPOSITIONS)
-
-
 def test_a_night_is_drafted_in_one_batch_with_usage_and_the_key_stays_out_of_store_and_logs(tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     progress = []
@@ -68,10 +65,10 @@ def test_a_night_is_drafted_in_one_batch_with_usage_and_the_key_stays_out_of_sto
     assert counts == {"drafted": len(CONTACTS)} and len(progress) == len(CONTACTS)
     assert len(api.batches) == 1 and len(api.uploads()) == 1 and len(api.uploads()[0]) == len(CONTACTS)
     for contact in CONTACTS:
-        acw = store.acw(contact.id, prompt_hash=_key(settings), model=settings.llm_model)
+        acw = store.acw(contact.id, prompt_hash=HASH, model=settings.llm_model)
         assert acw is not None and acw["output"]["summary"] and acw["run_id"] == "r1"
         assert acw["prompt_tokens"] > 0 and acw["completion_tokens"] > 0
-    [row] = store.llm_batches(prompt_hash=_key(settings), model=settings.llm_model, open_only=False)
+    [row] = store.llm_batches(prompt_hash=HASH, model=settings.llm_model, open_only=False)
     assert row["batch_id"] in api.batches and row["status"] == "collected"
     assert sorted(row["custom_ids"].values()) == sorted(c.id for c in CONTACTS)
     assert api.batches[row["batch_id"]]["metadata"]["run_id"] == "r1"
@@ -143,11 +140,11 @@ def test_faulty_lines_are_quarantined_with_reasons_naming_the_fault_and_the_good
         counts = _draft(api, settings, store)
     assert counts == {"drafted": len(CONTACTS) - len(FAULTS), "failed": len(FAULTS)}
     [lines] = api.uploads()
-    [row] = store.llm_batches(prompt_hash=_key(settings), model=settings.llm_model, open_only=False)
+    [row] = store.llm_batches(prompt_hash=HASH, model=settings.llm_model, open_only=False)
     reasons = _reasons(store)
     for n, line in enumerate(lines):
         iid = row["custom_ids"][line["custom_id"]]
-        has_work = store.acw(iid, prompt_hash=_key(settings), model=settings.llm_model) is not None
+        has_work = store.acw(iid, prompt_hash=HASH, model=settings.llm_model) is not None
         if n in FAULTS:
             assert FAULTS[n][1] in reasons[iid] and not has_work and store.contact(iid)["status"] == "acw_failed"
         else:
@@ -204,7 +201,7 @@ def test_a_cancel_that_never_ends_is_given_up_after_a_bounded_number_of_polls(tm
     assert set(_reasons(store).values()) == {
         f"batch {batch_id} not finished within batch_max_wait (120 s), not cancelled in time"}
     assert len(slept) == 2 + 4 + 1
-    assert store.llm_batches(prompt_hash=_key(settings), model=settings.llm_model) == []  # closed: not polled again
+    assert store.llm_batches(prompt_hash=HASH, model=settings.llm_model) == []  # closed: not polled again
 
 
 def test_a_batch_that_fails_validation_quarantines_its_contacts_with_the_api_errors(tmp_path, monkeypatch):
@@ -264,7 +261,7 @@ def test_a_night_over_the_per_file_limit_is_split_into_several_batches(tmp_path,
     assert [len(lines) for lines in api.uploads()] == sizes and len(api.batches) == len(sizes)
     assert counts == {"drafted": len(CONTACTS)}
     assert sorted(line["custom_id"] for lines in api.uploads() for line in lines) == sorted(
-        cid for row in store.llm_batches(prompt_hash=_key(settings), model=settings.llm_model, open_only=False)
+        cid for row in store.llm_batches(prompt_hash=HASH, model=settings.llm_model, open_only=False)
         for cid in row["custom_ids"])
 
 
