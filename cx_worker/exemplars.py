@@ -121,7 +121,8 @@ def ensure_exemplars(collection, path: Path) -> int:
         add_exemplars((ex for ex in read_exemplars(path) if ex.interaction.id not in corrected),
                       collection=collection, seed=key)
         seeded = collection.get(where={"seed": {"$ne": key}}, include=["metadatas"])
-        gone = [i for i, m in zip(seeded["ids"], seeded["metadatas"]) if (m or {}).get("seed")]
+        gone = [i for i, m in zip(seeded["ids"], seeded["metadatas"])  # (an upsert keeps old metadata keys)
+                if (m or {}).get("seed") and m.get("source") != "correction"]
         if gone:
             collection.delete(ids=gone)
     return collection.count()

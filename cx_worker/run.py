@@ -211,6 +211,15 @@ def _process_limits(settings: Settings) -> tuple[BoundedSemaphore, RateLimiter |
         return _LIMITS[key]
 
 
+def chunk_size(settings: Settings) -> int:
+    """Contacts per chunk: `settings.chunk_size`; in Batch API mode one batch file's worth (a batch per chunk)."""
+    if settings.llm_mode == "batch":
+        from cx_worker.batch_api import MAX_REQUESTS
+
+        return MAX_REQUESTS
+    return settings.chunk_size
+
+
 @dataclass
 class DraftedChunk:
     """A chunk back from `draft_chunk`: the redacted contacts, the draft counts, and where it ran (host:pid)."""
@@ -242,7 +251,14 @@ def draft_chunk(
         vectors = embed([document(i) for i in redacted])
         issue_vectors = embed([issue_text(i) for i in redacted])
         llm = build_llm(settings, base_url=base_url) if base_url else None
-        counts = draft(redacted, llm=llm, settings=settings, dispositions=dispositions, store=store, run_id=run_id)
+        if settings.llm_mode == "batch":
+            from cx_worker.batch_api import draft_batch, openai_client
+
+            counts = draft_batch(redacted, client=openai_client(settings, base_url), settings=settings,
+                                 dispositions=dispositions, store=store, run_id=run_id, llm=llm)
+        else:
+            counts = draft(redacted, llm=llm, settings=settings, dispositions=dispositions, store=store,
+                           run_id=run_id)
     finally:
         store.close()
     return DraftedChunk(redacted=redacted, counts=counts, worker=f"{socket.gethostname()}:{os.getpid()}",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -134,6 +134,13 @@ class Settings(BaseSettings):
         "task_runner=dask: a LocalCluster of dask_workers processes is started for the run. Workers must see the "
         "data dir (store) and reach the LLM endpoint.")
     dask_workers: int = Field(default=2, ge=1, description="Worker processes of the LocalCluster (no dask_address).")
+
+    @model_validator(mode="after")
+    def _batch_needs_an_endpoint(self) -> Settings:
+        if self.llm_mode == "batch" and not self.llm_base_url:
+            raise ValueError("llm_mode=batch needs llm_base_url: an endpoint with the Batch API (/v1/files, "
+                             "/v1/batches), e.g. https://api.openai.com/v1; the embedded llama.cpp server has none")
+        return self
 
     @field_validator("source", mode="before")
     @classmethod

@@ -58,7 +58,7 @@ def nightly(
     try:
         dispositions = load_dispositions(settings.dispositions)
         pulled = stages.Pulled()
-        chunks = stages.pull_chunks(settings, store=store, run_id=run_id, limit=limit, size=settings.chunk_size,
+        chunks = stages.pull_chunks(settings, store=store, run_id=run_id, limit=limit, size=stages.chunk_size(settings),
                                     pulled=pulled)
         first = next(chunks, None)
         collection = open_collection(settings.chroma_path)

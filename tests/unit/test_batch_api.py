@@ -280,3 +280,27 @@ def test_the_fake_api_rejects_malformed_input_files_like_the_real_one():
         batch = client.batches.retrieve(batch.id)
     assert batch.status == "failed"
     assert [(e.line, e.code) for e in batch.errors.data] == [(2, "duplicate_custom_id"), (3, "invalid_request")]
+
+
+def test_the_nightly_flow_drafts_a_night_in_one_batch_and_batch_mode_needs_an_endpoint(tmp_path):
+    """`CX_LLM_MODE=batch cx-worker nightly`: one batch for the night, one note per contact; no endpoint: a clear
+    error before anything runs."""
+    import subprocess
+
+    from tests.unit.test_scale_out import CLI, CONTACTS as NIGHT, _env
+
+    with FakeBatchAPI() as api:
+        env = _env(tmp_path, api.base_url, CX_LLM_MODE="batch", CX_BATCH_POLL_SECONDS="0.05", CX_LLM_API_KEY=KEY)
+        run = subprocess.run([str(CLI), "nightly", "--all", "--json"], env=env, cwd=tmp_path, capture_output=True,
+                             text=True, timeout=600)
+        assert run.returncode in (0, 1), run.stderr[-3000:]
+        summary = json.loads(run.stdout.strip().splitlines()[-1])
+        assert len(api.uploads()) == 1 and len(api.uploads()[0]) == NIGHT  # the whole night in one batch file
+    assert summary["drafted"] == {"drafted": NIGHT} and summary["written"] == NIGHT
+    store = Store(tmp_path / "cx" / "store.sqlite")
+    assert len(store.llm_batches(prompt_hash=HASH, model=Settings().llm_model, open_only=False)) == 1
+    store.close()
+    del env["CX_LLM_BASE_URL"]
+    refused = subprocess.run([str(CLI), "nightly", "--all"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                             timeout=120)
+    assert refused.returncode != 0 and "llm_mode=batch needs llm_base_url" in refused.stderr
