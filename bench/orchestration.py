@@ -121,6 +121,8 @@ def main() -> None:
                   f"(target >= 50), peak RSS {peak / 2**20:6.0f} MiB (flow + Prefect server + workers), "
                   f"drafted {done}, notes {summary['written']}, quarantined {summary['quarantined']}, "
                   f"LLM requests {len(llm.requests)}, load {os.getloadavg()[0]:.2f}")
+            print("         stage seconds (flow process): " + ", ".join(
+                f"{k} {v}" for k, v in summary.get("stage_seconds", {}).items()))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ run can be re-judged with a new suite file.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from cx_worker.metrics import METRICS, EvalItem, MetricResult
+from cx_worker.metrics import METRICS, EvalItem, MetricResult, Tally
 from cx_worker.models import Interaction
 from cx_worker.store import Store
 
@@ -159,37 +161,61 @@ def _jsonl(path: Path | None) -> list[dict]:
 
 
 def eval_items(run_id: str, *, store: Store, references: References) -> list[EvalItem]:
-    """The run's contacts, with their stored outputs, as metric inputs."""
+    """The run's contacts, with their stored outputs, as metric inputs (all at once: see `eval_pages`)."""
+    return [item for page in eval_pages(run_id, store=store, references=references) for item in page]
+
+
+def eval_pages(run_id: str, *, store: Store, references: References, page: int = 500) -> Iterator[list[EvalItem]]:
+    """The run's contacts as metric inputs, `page` at a time, in id order: one query per page."""
     failures = {}
     for q in store.quarantined(run_id=run_id):
         if q["stage"] == "after_call_work" and q["interaction_id"]:
             failures[q["interaction_id"]] = q["reason"]
-    items = []
-    for contact in store.run_contacts(run_id):
-        iid = contact["interaction_id"]
-        interaction = Interaction.model_validate(contact["redacted"])
-        failed = contact["status"] == "acw_failed"
-        acw = None if failed else store.latest_acw(iid)
-        outcome = store.outcome(iid)
-        items.append(EvalItem(
-            interaction_id=iid,
-            transcript=interaction.transcript(),
-            work=acw["output"] if acw else None,
-            error=failures.get(iid, "no after-call work stored") if failed or acw is None else None,
-            outcome=outcome["label"] if outcome else None,
-            reference_outcome=references.outcomes.get(iid),
-            reference_disposition=references.disposition(interaction),
-            reference_summaries=references.summaries.get(iid, ()),
-        ))
-    return items
+    after = ""
+    while True:
+        rows = list(store.iter_rows(
+            "SELECT c.interaction_id, c.redacted, c.status, o.label AS outcome, "
+            "(SELECT a.output FROM after_call_work a WHERE a.interaction_id = c.interaction_id "
+            " ORDER BY a.created_at DESC, a.rowid DESC LIMIT 1) AS work "
+            "FROM contacts c LEFT JOIN outcomes o ON o.interaction_id = c.interaction_id "
+            "WHERE c.run_id = ? AND c.interaction_id > ? ORDER BY c.interaction_id LIMIT ?", (run_id, after, page)))
+        if not rows:
+            return
+        yield [_item(row, failures=failures, references=references) for row in rows]
+        after = rows[-1]["interaction_id"]
 
 
-def _sample(items: list[EvalItem], n: int | None) -> list[EvalItem]:
-    """A deterministic sample of a run's items, for costly metrics: the same contacts are picked whenever they are
-    in a batch (re-judging a night judges the same ones), and nights differ because their contacts do."""
-    if n is None or len(items) <= n:
-        return items
-    return sorted(items, key=lambda i: hashlib.sha256(i.interaction_id.encode()).hexdigest())[:n]
+def _item(row: dict, *, failures: dict[str, str], references: References) -> EvalItem:
+    iid = row["interaction_id"]
+    interaction = Interaction.model_validate_json(row["redacted"])
+    failed = row["status"] == "acw_failed"
+    work = None if failed or row["work"] is None else json.loads(row["work"])
+    return EvalItem(
+        interaction_id=iid,
+        transcript=interaction.transcript(),
+        work=work,
+        error=failures.get(iid, "no after-call work stored") if work is None else None,
+        outcome=row["outcome"],
+        reference_outcome=references.outcomes.get(iid),
+        reference_disposition=references.disposition(interaction),
+        reference_summaries=references.summaries.get(iid, ()),
+    )
+
+
+def _sample_ids(ids: list[str], n: int | None) -> set[str] | None:
+    """A deterministic sample of a run's contacts, for costly metrics: the same contacts are picked whenever they are
+    in a batch (re-judging a night judges the same ones), and nights differ because their contacts do. None: all."""
+    if n is None or len(ids) <= n:
+        return None
+    return set(sorted(ids, key=lambda i: hashlib.sha256(i.encode()).hexdigest())[:n])
+
+
+_WORST = 100  # contacts kept for the report's worst examples
+
+
+def _report_row(item: EvalItem, failures: list[str]) -> dict[str, Any]:
+    return {"id": item.interaction_id, "transcript": item.transcript, "work": item.work, "outcome": item.outcome,
+            "reference": item.reference_outcome, "failures": failures}
 
 
 def evaluate(
@@ -201,24 +227,46 @@ def evaluate(
     are listed apart and never count towards the verdict.
     """
     context = dict(context or {})
-    items = eval_items(run_id, store=store, references=references)
-    results = []
-    for spec in suite.metrics:
-        metric = METRICS[spec.name](spec.threshold, context=context, **spec.options)
-        results.append(metric.measure(_sample(items, spec.sample)))
+    ids = [r["interaction_id"] for r in store.iter_rows("SELECT interaction_id FROM contacts WHERE run_id = ?",
+                                                        (run_id,))]
+    metrics = [(spec, METRICS[spec.name](spec.threshold, context=context, **spec.options)) for spec in suite.metrics]
+    samples = {spec.name: _sample_ids(ids, spec.sample) for spec in suite.metrics}
+    tallies = {spec.name: Tally(metric) for spec, metric in metrics if samples[spec.name] is None}
+    sampled: dict[str, list[EvalItem]] = {name: [] for name, chosen in samples.items() if chosen is not None}
+    outcomes: Counter = Counter()
+    worst: list[tuple[int, int, dict]] = []  # a heap of the most-failing contacts, for the report
+    for n, page in enumerate(eval_pages(run_id, store=store, references=references)):
+        failed_by: dict[str, list[str]] = {}
+        for name, tally in tallies.items():
+            for f in tally.add(page):
+                failed_by.setdefault(f["id"], []).append(f"{name}: {f['why']}")
+        for name in sampled:
+            sampled[name] += [i for i in page if i.interaction_id in samples[name]]
+        outcomes.update(i.outcome for i in page if i.outcome)
+        for k, i in enumerate(page):
+            row = _report_row(i, failed_by.get(i.interaction_id, []))
+            heapq.heappush(worst, (len(row["failures"]), -(n * 1_000_000 + k), row))
+            if len(worst) > _WORST:
+                heapq.heappop(worst)
+    results = [tallies[spec.name].result() if spec.name in tallies else metric.measure(sampled[spec.name])
+               for spec, metric in metrics]
     for r in results:
         store.put_eval(run_id, r.as_dict())
     gates = {m.name: m.gate for m in suite.metrics}
     verdict = "pass" if all(r.success for r in results if r.measured and gates[r.metric]) else "breach"
-    failed_by: dict[str, list[str]] = {}
+    rows = [row for _, _, row in sorted(worst, key=lambda w: (-w[0], -w[1]))]
+    by_id = {row["id"]: row for row in rows}
     for r in results:
-        for f in r.details.get("failures", []):
-            failed_by.setdefault(f["id"], []).append(f"{r.metric}: {f['why']}")
-    rows = [{"id": i.interaction_id, "transcript": i.transcript, "work": i.work, "outcome": i.outcome,
-             "reference": i.reference_outcome, "failures": failed_by.get(i.interaction_id, [])} for i in items]
-    rows.sort(key=lambda r: -len(r["failures"]))
+        if r.metric in sampled:  # the sampled metrics' failures, on the rows of the contacts they judged
+            judged = {i.interaction_id: i for i in sampled[r.metric]}
+            for f in r.details.get("failures", []):
+                if f["id"] not in by_id:
+                    by_id[f["id"]] = _report_row(judged[f["id"]], [])
+                    rows.append(by_id[f["id"]])
+                by_id[f["id"]]["failures"].append(f"{r.metric}: {f['why']}")
+    rows.sort(key=lambda row: -len(row["failures"]))
     return GovernanceReport(
         run_id=run_id, verdict=verdict, suite=suite, results=results,
-        outcomes=dict(Counter(i.outcome for i in items if i.outcome)), contacts=len(items), items=rows,
+        outcomes=dict(outcomes), contacts=len(ids), items=rows,
         run=store.run(run_id) or {}, unmeasured_items=context.get("unmeasured", {}),
     )

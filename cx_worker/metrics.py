@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from cx_worker.redact import find_pii
@@ -64,8 +65,21 @@ class Metric:
         try:
             scored = self._score(items)
         except Exception as exc:  # an error is a failure, reported, not swallowed
-            return MetricResult(self.name, None, self.threshold, self.direction, False, True,
-                                f"error while measuring: {type(exc).__name__}: {exc}")
+            return self._error(exc)
+        return self._result(scored)
+
+    def measure_pages(self, pages: Iterable[list[EvalItem]]) -> MetricResult:
+        """Score a run page by page (see `Tally`)."""
+        tally = Tally(self)
+        for page in pages:
+            tally.add(page)
+        return tally.result()
+
+    def _error(self, exc: Exception) -> MetricResult:
+        return MetricResult(self.name, None, self.threshold, self.direction, False, True,
+                            f"error while measuring: {type(exc).__name__}: {exc}")
+
+    def _result(self, scored: tuple[float, list[dict], int] | None) -> MetricResult:
         if scored is None:
             return MetricResult(self.name, None, self.threshold, self.direction, True, False,
                                 "could not measure: nothing to measure in this run")
@@ -78,6 +92,40 @@ class Metric:
 
     def _score(self, items: list[EvalItem]) -> tuple[float, list[dict], int] | None:
         raise NotImplementedError
+
+
+class Tally:
+    """A metric's running score over a run read page by page, so memory holds one page, not the night.
+
+    Every metric's score is a mean over the contacts it checked, so the run's score is the pages' scores weighted by
+    how many contacts each page checked; failures add up. An error on any page makes the result an error.
+    """
+
+    def __init__(self, metric: Metric) -> None:
+        self.metric = metric
+        self.weighted, self.failures, self.total = 0.0, [], 0
+        self.error: Exception | None = None
+
+    def add(self, page: list[EvalItem]) -> list[dict]:
+        """Score one page; returns its failures."""
+        if self.error is not None:
+            return []
+        try:
+            scored = self.metric._score(page)
+        except Exception as exc:  # an error is a failure, reported, not swallowed
+            self.error = exc
+            return []
+        if scored is None or not scored[2]:
+            return []
+        self.weighted += scored[0] * scored[2]
+        self.failures += scored[1]
+        self.total += scored[2]
+        return scored[1]
+
+    def result(self) -> MetricResult:
+        if self.error is not None:
+            return self.metric._error(self.error)
+        return self.metric._result((self.weighted / self.total, self.failures, self.total) if self.total else None)
 
 
 def _failing_outputs(items: list[EvalItem], why) -> tuple[list[dict], int] | None:

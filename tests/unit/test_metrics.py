@@ -53,3 +53,30 @@ def test_summary_language_compares_the_detected_language_with_the_crm_language()
     r = SummaryLanguage(0.95, context={"crm_language": "en"}).measure([english, spanish])
     assert r.measured and r.score == 0.5 and r.details["failures"][0]["id"] == "c2"
     assert "'es'" in r.details["failures"][0]["why"]
+
+
+def test_a_run_scored_page_by_page_scores_as_it_does_all_at_once():
+    """Evals read a night page by page (memory flat); every metric's score must not depend on the paging."""
+    from cx_worker.metrics import METRICS
+
+    items = [
+        _item("c1"),
+        _item("c2", summary="Customer asked about an order; agent explained the refund policy."),
+        _item("c3", summary="Mail me at jo@example.com about order 8812345.", reference_outcome="resolved",
+              outcome="deflected"),
+        EvalItem(interaction_id="c4", transcript=TRANSCRIPT, work=None, error="cut off", outcome="resolved",
+                 reference_outcome="resolved"),
+        _item("c5", summary="The customer was told to DM us.", reference_outcome="deflected", outcome="deflected",
+              reference_summaries=("Customer asked; agent told them to DM.",)),
+    ]
+    pages = [items[:2], items[2:3], items[3:]]
+    for name, metric_class in METRICS.items():
+        if name == "faithfulness":  # needs an LLM judge; sampled, never paged
+            continue
+        whole = metric_class(0.5, context={"crm_language": "en"}).measure(items)
+        paged = metric_class(0.5, context={"crm_language": "en"}).measure_pages(pages)
+        assert (paged.score is None) == (whole.score is None), name
+        if whole.score is not None:
+            assert abs(paged.score - whole.score) < 1e-4, (name, paged.score, whole.score)
+        assert paged.details.get("failures", []) == whole.details.get("failures", []), name
+        assert paged.success == whole.success and paged.measured == whole.measured, name
