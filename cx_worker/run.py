@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import socket
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -229,6 +230,7 @@ class DraftedChunk:
     worker: str
     vectors: list = field(default_factory=list)  # each contact's document embedding (outcome classifier)
     issue_vectors: list = field(default_factory=list)  # each contact's issue-text embedding (repeat links)
+    seconds: Counter = field(default_factory=Counter)  # time spent redacting, embedding, drafting
 
 
 def draft_chunk(
@@ -243,13 +245,24 @@ def draft_chunk(
     from cx_worker.exemplars import document
     from cx_worker.repeats import issue_text
 
+    seconds: Counter = Counter()
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] += now - clock
+        clock = now
+
     store = Store(settings.store_path)
     try:
         redacted = redact(chunk, store=store, run_id=run_id, enabled=settings.redact,
                           max_tokens=settings.max_transcript_tokens)
+        lap("redact")
         embed = _embedding()
         vectors = embed([document(i) for i in redacted])
         issue_vectors = embed([issue_text(i) for i in redacted])
+        lap("embed")
         llm = build_llm(settings, base_url=base_url) if base_url else None
         if settings.llm_mode == "batch":
             from cx_worker.batch_api import draft_batch, openai_client
@@ -259,10 +272,11 @@ def draft_chunk(
         else:
             counts = draft(redacted, llm=llm, settings=settings, dispositions=dispositions, store=store,
                            run_id=run_id)
+        lap("draft")
     finally:
         store.close()
     return DraftedChunk(redacted=redacted, counts=counts, worker=f"{socket.gethostname()}:{os.getpid()}",
-                        vectors=vectors, issue_vectors=issue_vectors)
+                        vectors=vectors, issue_vectors=issue_vectors, seconds=seconds)
 
 
 @lru_cache(maxsize=1)

@@ -76,6 +76,7 @@ def nightly(
                 done = future.result()
             drafted.update(done.counts)
             workers[done.worker] += 1
+            seconds.update({f"chunks_{stage}": t for stage, t in done.seconds.items()})  # summed over chunks
             with _timed(seconds, "outcome"):
                 outcome_counts.update(classify(
                     done.redacted, collection=collection, store=store, run_id=run_id, k=settings.knn_k,
