@@ -10,7 +10,11 @@ Each night runs as ops run it (`cx-worker nightly --all --json`, a subprocess) o
 and fusion model were built by a 10-contact warm-up night (built once per install, not per night).
 
 Prints contacts per second (target >= 50 on 2 cores) and the peak RSS of the run's process tree, sampled every
-0.2 s (target: flat from 1,000 to 10,000 contacts), plus where the time went (per-stage seconds from the store).
+0.2 s (target: flat from 1,000 to 10,000 contacts), plus where the time went (the run summary's stage_seconds).
+
+`--embedding hash` replaces the MiniLM embedding in the run's processes by a hash-seeded random unit vector (a
+`sitecustomize` module on PYTHONPATH, bench only), to measure orchestration alone: the classifier's embedding is
+real model work (~2 embeddings a contact), not orchestration. Outcomes are meaningless in that mode.
 """
 
 from __future__ import annotations
@@ -75,6 +79,27 @@ class PeakRss:
         return self.peak
 
 
+_HASH_EMBEDDING = """
+import hashlib
+
+import numpy as np
+
+from cx_worker import embeddings
+
+
+def _hash_vectors(self, input):
+    out = []
+    for text in input:
+        seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+        vector = np.random.default_rng(seed).standard_normal(embeddings.DIMENSION).astype(np.float32)
+        out.append(vector / np.linalg.norm(vector))
+    return out
+
+
+embeddings.MiniLMEmbedding.__call__ = _hash_vectors
+"""
+
+
 def night(env: dict[str, str], cwd: Path) -> tuple[dict, float, int]:
     started = time.perf_counter()
     proc = subprocess.Popen([str(CLI), "nightly", "--all", "--json"], env=env, cwd=cwd, stdout=subprocess.PIPE,
@@ -94,8 +119,10 @@ def main() -> None:
     parser.add_argument("--runner", choices=("threads", "dask"), default="threads")
     parser.add_argument("--chunk-size", type=int, default=None, help="CX_CHUNK_SIZE (default: the setting's)")
     parser.add_argument("--concurrency", type=int, default=8, help="CX_LLM_CONCURRENCY")
+    parser.add_argument("--embedding", choices=("minilm", "hash"), default="minilm",
+                        help="hash: no model work in the classifier, orchestration alone (see above)")
     args = parser.parse_args()
-    print(f"orchestration bench: runner {args.runner}, concurrency {args.concurrency}, "
+    print(f"orchestration bench: runner {args.runner}, concurrency {args.concurrency}, embedding {args.embedding}, "
           f"load {os.getloadavg()[0]:.2f} at start")
     with tempfile.TemporaryDirectory() as tmp, FaultLLM(fault_rate=0.0) as llm:
         root = Path(tmp)
@@ -107,6 +134,10 @@ def main() -> None:
             "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", "DO_NOT_TRACK": "1",
             "ANONYMIZED_TELEMETRY": "False",
         })
+        if args.embedding == "hash":
+            (root / "site").mkdir()
+            (root / "site" / "sitecustomize.py").write_text(_HASH_EMBEDDING)
+            env["PYTHONPATH"] = str(root / "site")
         if args.chunk_size:
             env["CX_CHUNK_SIZE"] = str(args.chunk_size)
         write_night(root / "warm", 10, tag="warm")
