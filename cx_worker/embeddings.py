@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,10 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
             pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
             vectors[batch] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return vectors
+
+
+@lru_cache(maxsize=1)
+def shared_embedding() -> MiniLMEmbedding:
+    """The process's one MiniLM session: each session holds ~1 GB of onnxruntime buffers at full batches, so the
+    flow's collections and the chunks it embeds share one."""
+    return MiniLMEmbedding()

@@ -27,13 +27,13 @@ def open_collection(path: Path, *, name: str = COLLECTION, client=None):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    from cx_worker.embeddings import MiniLMEmbedding
+    from cx_worker.embeddings import shared_embedding
 
     if client is None:
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
     return client.get_or_create_collection(
-        name, embedding_function=MiniLMEmbedding(), metadata={"hnsw:space": "cosine"}
+        name, embedding_function=shared_embedding(), metadata={"hnsw:space": "cosine"}
     )
 
 

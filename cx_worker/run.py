@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from threading import BoundedSemaphore, Lock
 
 from cx_worker.acw import AcwError, Disposition, build_llm, prompt_hash, write_after_call_work
@@ -242,6 +241,7 @@ def draft_chunk(
     the repeat links need are computed here too: they are the costly part of classifying, and spread with the
     chunks; the Chroma queries and writes stay with the flow.
     """
+    from cx_worker.embeddings import shared_embedding
     from cx_worker.exemplars import document
     from cx_worker.repeats import issue_text
 
@@ -259,7 +259,7 @@ def draft_chunk(
         redacted = redact(chunk, store=store, run_id=run_id, enabled=settings.redact,
                           max_tokens=settings.max_transcript_tokens)
         lap("redact")
-        embed = _embedding()
+        embed = shared_embedding()
         vectors = embed([document(i) for i in redacted])
         issue_vectors = embed([issue_text(i) for i in redacted])
         lap("embed")
@@ -277,14 +277,6 @@ def draft_chunk(
         store.close()
     return DraftedChunk(redacted=redacted, counts=counts, worker=f"{socket.gethostname()}:{os.getpid()}",
                         vectors=vectors, issue_vectors=issue_vectors, seconds=seconds)
-
-
-@lru_cache(maxsize=1)
-def _embedding():
-    """One MiniLM session per process (loading it costs more than a chunk's embeddings)."""
-    from cx_worker.embeddings import MiniLMEmbedding
-
-    return MiniLMEmbedding()
 
 
 def run_interactions(store: Store, run_id: str, *, page: int = 500) -> Iterator[Interaction]:
