@@ -27,9 +27,9 @@ import pytest
 import yaml
 
 from cx_worker.settings import PROJECT_ROOT
+from tests.support.cli_night import CLI, cli_env
 from tests.support.fault_llm import FaultLLM
 
-CLI = PROJECT_ROOT / ".venv" / "bin" / "cx-worker"
 CONTACTS = 30
 KEY = "cxtest-fake-api-key-DO-NOT-LEAK-7f3a9c01"  # deliberately fake; the test proves it is never written
 _AUTH_HEADER = re.compile(rb"authorization[\"']?\s*[:=]\s*[\"']?(bearer|sk-)|bearer sk-", re.IGNORECASE)
@@ -38,23 +38,7 @@ pytestmark = pytest.mark.skipif(not CLI.exists(), reason="needs the installed cx
 
 
 def _env(tmp_path: Path, base_url: str) -> dict[str, str]:
-    source = tmp_path / "in"
-    source.mkdir()
-    lines = (PROJECT_ROOT / "data" / "contacts" / "sample.jsonl").read_text().splitlines()[:CONTACTS]
-    (source / "night.jsonl").write_text("\n".join(lines) + "\n")
-    # A few exemplars are enough to classify (the labels are not what these tests check); embedding more is slow.
-    exemplars = tmp_path / "exemplars.jsonl"
-    small = (PROJECT_ROOT / "tests" / "fixtures" / "exemplars_small.jsonl").read_text().splitlines()
-    exemplars.write_text("\n".join(small[::10]) + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CX_", "PREFECT_", "OPENAI_"))}
-    env.update({
-        "CX_DATA_DIR": str(tmp_path / "cx"), "CX_SOURCE": str(source), "CX_EXEMPLARS": str(exemplars),
-        "CX_LLM_BASE_URL": base_url, "CX_LLM_API_KEY": KEY, "CX_LLM_TIMEOUT": "30", "CX_LLM_MAX_RETRIES": "4",
-        "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", "DO_NOT_TRACK": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-    })
-    return env
+    return cli_env(tmp_path, base_url, contacts=CONTACTS, CX_LLM_API_KEY=KEY, CX_LLM_MAX_RETRIES="4")
 
 
 def _drafted(tmp_path: Path) -> int:

@@ -15,32 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from cx_worker.settings import PROJECT_ROOT
+from tests.support.cli_night import CLI, cli_env
 from tests.support.fault_llm import FaultLLM
 
-CLI = PROJECT_ROOT / ".venv" / "bin" / "cx-worker"
 CONTACTS = 12
 
 pytestmark = pytest.mark.skipif(not CLI.exists(), reason="needs the installed cx-worker command")
 
 
 def _env(tmp_path: Path, base_url: str, **extra: str) -> dict[str, str]:
-    source = tmp_path / "in"
-    source.mkdir(parents=True, exist_ok=True)
-    lines = (PROJECT_ROOT / "data" / "contacts" / "sample.jsonl").read_text().splitlines()[:CONTACTS]
-    (source / "night.jsonl").write_text("\n".join(lines) + "\n")
-    exemplars = tmp_path / "exemplars.jsonl"
-    small = (PROJECT_ROOT / "tests" / "fixtures" / "exemplars_small.jsonl").read_text().splitlines()
-    exemplars.write_text("\n".join(small[::10]) + "\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CX_", "PREFECT_", "OPENAI_"))}
-    env.update({
-        "CX_DATA_DIR": str(tmp_path / "cx"), "CX_SOURCE": str(source), "CX_EXEMPLARS": str(exemplars),
-        "CX_LLM_BASE_URL": base_url, "CX_LLM_TIMEOUT": "30", "CX_CHUNK_SIZE": "3", "CX_LLM_CONCURRENCY": "2",
-        "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120", "DO_NOT_TRACK": "1",
-        "ANONYMIZED_TELEMETRY": "False", **extra,
-    })
-    return env
+    return cli_env(tmp_path, base_url, contacts=CONTACTS, CX_CHUNK_SIZE="3", CX_LLM_CONCURRENCY="2", **extra)
 
 
 def _night(tmp_path: Path, **extra: str) -> tuple[dict, list[dict], FaultLLM, int]:
