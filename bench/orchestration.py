@@ -53,7 +53,7 @@ class PeakRss:
     """Samples the RSS of a process and all its children until stopped; keeps the peak of the sum."""
 
     def __init__(self, pid: int, every: float = 0.2) -> None:
-        self.process, self.every, self.peak = psutil.Process(pid), every, 0
+        self.process, self.every, self.peak, self.peak_main = psutil.Process(pid), every, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -69,14 +69,16 @@ class PeakRss:
                     except psutil.Error:
                         pass
                 self.peak = max(self.peak, total)
+                self.peak_main = max(self.peak_main, self.process.memory_info().rss)
             except psutil.Error:
                 return
             time.sleep(self.every)
 
-    def stop(self) -> int:
+    def stop(self) -> tuple[int, int]:
+        """(peak of the tree, peak of the process itself)."""
         self._stop.set()
         self._thread.join()
-        return self.peak
+        return self.peak, self.peak_main
 
 
 _HASH_EMBEDDING = """
@@ -100,7 +102,7 @@ embeddings.MiniLMEmbedding.__call__ = _hash_vectors
 """
 
 
-def night(env: dict[str, str], cwd: Path) -> tuple[dict, float, int]:
+def night(env: dict[str, str], cwd: Path) -> tuple[dict, float, tuple[int, int]]:
     started = time.perf_counter()
     proc = subprocess.Popen([str(CLI), "nightly", "--all", "--json"], env=env, cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
@@ -149,7 +151,8 @@ def main() -> None:
             summary, seconds, peak = night({**env, "CX_SOURCE": str(root / f"n{size}")}, root)
             done = sum(summary["drafted"].values())
             print(f"  {size:>6} contacts: {seconds:7.1f} s wall, {size / seconds:6.1f} contacts/s "
-                  f"(target >= 50), peak RSS {peak / 2**20:6.0f} MiB (flow + Prefect server + workers), "
+                  f"(target >= 50), peak RSS {peak[0] / 2**20:6.0f} MiB (flow + Prefect server + workers; "
+                  f"flow process {peak[1] / 2**20:.0f} MiB), "
                   f"drafted {done}, notes {summary['written']}, quarantined {summary['quarantined']}, "
                   f"LLM requests {len(llm.requests)}, load {os.getloadavg()[0]:.2f}")
             print("         stage seconds (flow process): " + ", ".join(
