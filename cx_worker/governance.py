@@ -171,18 +171,12 @@ def eval_pages(run_id: str, *, store: Store, references: References, page: int =
     for q in store.quarantined(run_id=run_id):
         if q["stage"] == "after_call_work" and q["interaction_id"]:
             failures[q["interaction_id"]] = q["reason"]
-    after = ""
-    while True:
-        rows = list(store.iter_rows(
-            "SELECT c.interaction_id, c.redacted, c.status, o.label AS outcome, "
-            "(SELECT a.output FROM after_call_work a WHERE a.interaction_id = c.interaction_id "
-            " ORDER BY a.created_at DESC, a.rowid DESC LIMIT 1) AS work "
-            "FROM contacts c LEFT JOIN outcomes o ON o.interaction_id = c.interaction_id "
-            "WHERE c.run_id = ? AND c.interaction_id > ? ORDER BY c.interaction_id LIMIT ?", (run_id, after, page)))
-        if not rows:
-            return
+    select = ("SELECT c.interaction_id, c.redacted, c.status, o.label AS outcome, "
+              "(SELECT a.output FROM after_call_work a WHERE a.interaction_id = c.interaction_id "
+              " ORDER BY a.created_at DESC, a.rowid DESC LIMIT 1) AS work "
+              "FROM contacts c LEFT JOIN outcomes o ON o.interaction_id = c.interaction_id")
+    for rows in store.run_pages(run_id, select=select, page=page):
         yield [_item(row, failures=failures, references=references) for row in rows]
-        after = rows[-1]["interaction_id"]
 
 
 def _item(row: dict, *, failures: dict[str, str], references: References) -> EvalItem:

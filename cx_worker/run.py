@@ -281,16 +281,9 @@ def draft_chunk(
 
 def run_interactions(store: Store, run_id: str, *, page: int = 500) -> Iterator[Interaction]:
     """The run's (redacted) contacts back from the store, `page` rows at a time."""
-    after = ""
-    while True:
-        rows = list(store.iter_rows(
-            "SELECT interaction_id, redacted FROM contacts WHERE run_id = ? AND interaction_id > ? "
-            "ORDER BY interaction_id LIMIT ?", (run_id, after, page)))
-        if not rows:
-            return
+    for rows in store.run_pages(run_id, select="SELECT c.interaction_id, c.redacted FROM contacts c", page=page):
         for row in rows:
             yield Interaction.model_validate_json(row["redacted"])
-        after = rows[-1]["interaction_id"]
 
 
 def outcomes(

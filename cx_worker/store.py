@@ -301,6 +301,19 @@ class Store:
             (origin, offset, _now()),
         )
 
+    def run_pages(self, run_id: str, *, select: str, page: int = 500) -> Iterator[list[dict[str, Any]]]:
+        """A run's contacts `page` rows at a time, in id order. `select` is a SELECT ... FROM clause over
+        `contacts c` (joins welcome); paging is by key, so writes between pages neither skip nor repeat a row."""
+        after = ""
+        while True:
+            rows = list(self.iter_rows(
+                f"{select} WHERE c.run_id = ? AND c.interaction_id > ? ORDER BY c.interaction_id LIMIT ?",
+                (run_id, after, page)))
+            if not rows:
+                return
+            yield rows
+            after = rows[-1]["interaction_id"]
+
     def iter_rows(self, sql: str, args: tuple = ()) -> Iterator[dict[str, Any]]:
         for row in self._exec(sql, args):
             yield dict(row)
