@@ -105,13 +105,13 @@ embeddings.MiniLMEmbedding.__call__ = _hash_vectors
 def night(env: dict[str, str], cwd: Path) -> tuple[dict, float, tuple[int, int]]:
     started = time.perf_counter()
     proc = subprocess.Popen([str(CLI), "nightly", "--all", "--json"], env=env, cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
+                            stderr=subprocess.PIPE, text=True)
     rss = PeakRss(proc.pid)
-    out, _ = proc.communicate()
+    out, err = proc.communicate()
     seconds = time.perf_counter() - started
     peak = rss.stop()
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"nightly failed ({proc.returncode})")
+        raise SystemExit(f"nightly failed ({proc.returncode}): {err[-3000:]}")
     return json.loads(out.strip().splitlines()[-1]), seconds, peak
 
 
