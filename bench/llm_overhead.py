@@ -31,6 +31,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from bench._common import Bench, captured_requests, load, raw_llama, sample_contacts, server_kwargs
 from cx_worker.acw import build_llm, load_dispositions, prompt_hash
 from cx_worker.llm_server import EmbeddedServer
+from cx_worker.settings import Settings
 
 _PERF = re.compile(r"llama_perf_context_print:\s+(prompt eval|eval|total) time =\s+([\d.]+) ms /\s+(\d+)")
 
@@ -110,15 +111,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--contacts", type=int, default=4, help="timed contacts (one more is the warm-up)")
     parser.add_argument("--logits-all", action="store_true",
                         help="load raw llama.cpp with logits_all=True, as llama_cpp.server does by default")
+    parser.add_argument("--timeout", type=float, help="seconds before our request times out and the SDK retries "
+                        "(default: CX_LLM_TIMEOUT, 180); raise it on a loaded machine, where one call can take longer")
     parser.add_argument("--json", type=Path, help="also write the per-contact figures here")
     args = parser.parse_args(argv)
 
-    bench = Bench.open()
+    bench = Bench.open(Settings(llm_timeout=args.timeout) if args.timeout else None)
     contacts = bench.redact(sample_contacts(args.contacts + 1))
     requests = captured_requests(contacts, settings=bench.settings)
     bodies = {c.id: requests[c.id][0].body for c in contacts}
-    print(f"{args.contacts} contacts (+1 warm-up), {bench.settings.llm_model}, threads {bench.settings.llm_threads}, "
-          f"n_ctx {bench.settings.llm_context}, raw logits_all={args.logits_all}  [{load()}]", flush=True)
+    s = bench.settings
+    print(f"{args.contacts} contacts (+1 warm-up), {s.llm_model}, threads {s.llm_threads}, n_ctx {s.llm_context}, "
+          f"timeout {s.llm_timeout:.0f} s, raw logits_all={args.logits_all}  [{load()}]", flush=True)
     sides = _Sides(bench, bodies, logits_all=args.logits_all)
     rows = []
     try:

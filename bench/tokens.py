@@ -98,7 +98,8 @@ def _real(bench: Bench, contacts: list, *, prompts: Prompts) -> None:
         row = real.store.acw(contact.id, prompt_hash=key, model=settings.llm_model)
         ours = len(prompts.tokens(requests[contact.id][0].body))
         if row is None:
-            print(f"  {contact.id}: no after-call work (quarantined)")
+            reasons = [q["reason"] for q in real.store.quarantined() if q["interaction_id"] == contact.id]
+            print(f"  {contact.id}: no after-call work, quarantined: {'; '.join(reasons)[:300]}")
             continue
         print(f"  {contact.id}: usage prompt_tokens {row['prompt_tokens']} (our count {ours}), "
               f"completion_tokens {row['completion_tokens']}, {row['seconds']:.1f} s  [{load()}]")

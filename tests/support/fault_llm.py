@@ -158,6 +158,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     endpoint: FaultLLM
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall per answer
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         return None

@@ -133,5 +133,5 @@ def test_latency_and_slots_make_a_provider_that_generates_a_few_answers_at_once(
         for thread in threads:
             thread.join()
         seconds = time.perf_counter() - started
-    assert len(server.requests) == 6 and server.peak_busy == 2  # never more than 2 generated at once
-    assert 0.6 <= seconds < 1.2  # 6 answers, 2 at a time, 0.2 s each
+    assert len(server.requests) == 6 and server.peak_busy == 2  # 2 generated at once, never more
+    assert seconds >= 0.6  # 6 answers, 2 at a time, 0.2 s each: the others waited their turn
