@@ -174,6 +174,7 @@ _SERVER_ENV_NAMES = frozenset(
 # Runs `python -m llama_cpp.server` and stops it (SIGTERM: uvicorn shuts down cleanly) once our process is gone,
 # however it went: killed, SIGTERMed by a scheduler, crashed. Otherwise a 2 GB server outlives the run, holding
 # the cores the next run needs. Polling the parent pid works from any thread, unlike PR_SET_PDEATHSIG.
+# `llama_compat.install` makes it read the output cap from `max_completion_tokens` too.
 _BOOTSTRAP = """
 import os, runpy, signal, sys, threading, time
 parent = os.getppid()
@@ -182,6 +183,8 @@ def _watch():
         time.sleep(1)
     os.kill(os.getpid(), signal.SIGTERM)
 threading.Thread(target=_watch, daemon=True).start()
+from cx_worker.llama_compat import install
+install()  # the server then honours max_completion_tokens, the output cap our client sends
 sys.argv[0] = "llama_cpp.server"
 runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 """
