@@ -14,7 +14,6 @@ from itertools import chain
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from cx_worker import run as stages
 from cx_worker.acw import build_llm, load_dispositions
@@ -29,7 +28,7 @@ from cx_worker.questions import load_questions
 from cx_worker.outcome_report import outcome_report, outcome_table
 from cx_worker.summary import progress_bar, run_summary
 from flows.artifacts import publish_artifacts
-from flows.runners import SettingsDaskTaskRunner, task_runner
+from flows.runners import SettingsDaskTaskRunner, SettingsThreadPoolTaskRunner, task_runner
 
 draft_chunk = task(stages.draft_chunk, name="redact-and-draft", cache_policy=NO_CACHE)
 classify = task(stages.outcomes, name="outcome", cache_policy=NO_CACHE)
@@ -37,7 +36,7 @@ judge = task(stages.judge, name="evals", cache_policy=NO_CACHE)
 write_back = task(stages.write_back, name="crm-write-back", cache_policy=NO_CACHE)
 
 
-@flow(name="cx-nightly", log_prints=False, task_runner=ThreadPoolTaskRunner(max_workers=2))
+@flow(name="cx-nightly", log_prints=False, task_runner=SettingsThreadPoolTaskRunner())
 def nightly(
     source: str | None = None, limit: int | None = None, all_contacts: bool = False, progress: bool = False
 ) -> dict:

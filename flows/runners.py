@@ -1,7 +1,8 @@
 """Where the nightly flow's chunks run: threads of the flow's process (default) or a Dask cluster.
 
-The Dask runner reads its scheduler address and local cluster size from the `CX_*` settings when the run starts,
-not at import, so the same deployment entrypoint serves a laptop (LocalCluster) and a real cluster (address).
+Both runners read the `CX_*` settings when the run starts, not at import: the thread pool its size
+(`CX_CHUNKS_IN_FLIGHT`), the Dask runner its scheduler address or local cluster size. So a deployment picks up a
+changed setting on its next run, and one entrypoint serves a laptop (LocalCluster) and a real cluster (address).
 """
 
 from __future__ import annotations
@@ -10,6 +11,22 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
 from cx_worker.settings import Settings
+
+
+class SettingsThreadPoolTaskRunner(ThreadPoolTaskRunner):
+    """Prefect's `ThreadPoolTaskRunner`, `CX_CHUNKS_IN_FLIGHT` threads (read when entered)."""
+
+    def __init__(self, max_workers: int | None = None):
+        super().__init__(max_workers=max_workers or 1)
+        self._fixed = max_workers
+
+    def __enter__(self):
+        if self._fixed is None:
+            self._max_workers = Settings().chunks_in_flight
+        return super().__enter__()
+
+    def duplicate(self) -> SettingsThreadPoolTaskRunner:
+        return type(self)(self._fixed)
 
 
 class SettingsDaskTaskRunner(DaskTaskRunner):
@@ -32,4 +49,4 @@ def task_runner(settings: Settings):
     """The task runner `settings.task_runner` names."""
     if settings.task_runner == "dask":
         return SettingsDaskTaskRunner()
-    return ThreadPoolTaskRunner(max_workers=settings.chunks_in_flight)
+    return SettingsThreadPoolTaskRunner(settings.chunks_in_flight)
