@@ -160,7 +160,11 @@ def write_after_call_work(
         json_schema=schema_model.model_json_schema() if method == "json_mode" else None,
     )
     structured = llm.with_structured_output(schema_model, method=method, include_raw=True)
-    reserve = estimate_tokens("".join(str(m.content) for m in messages)) + (getattr(llm, "max_tokens", None) or 0)
+    # What the tpm limit counts: the messages, the tool definition sent beside them (~780 tokens; in json_mode the
+    # schema is already in the system message) and the most the answer may take.
+    tool = json.dumps(schema_model.model_json_schema()) if method != "json_mode" else ""
+    reserve = (estimate_tokens("".join(str(m.content) for m in messages) + tool)
+               + (getattr(llm, "max_tokens", None) or 0))
     started = time.perf_counter()
     usage: dict[str, Any] = {}
     problem = invalid_answer

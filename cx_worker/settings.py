@@ -41,8 +41,8 @@ class Settings(BaseSettings):
         "(at most this many in any 60 s). Unset: no limit.",
     )
     llm_tpm: int | None = Field(
-        default=None, description="Tokens per minute to the LLM endpoint (prompt estimate + max tokens per request, "
-        "as providers count them), across all concurrent calls of a run. Unset: no limit.",
+        default=None, description="Tokens per minute to the LLM endpoint (prompt and tool-schema estimate + max "
+        "tokens per request, as providers count them), across all concurrent calls of a run. Unset: no limit.",
     )
     llm_threads: int = Field(default=2, description="CPU threads of the embedded llama.cpp server.")
     llm_context: int = Field(default=4096, description="Context window of the embedded llama.cpp server (tokens).")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 
 from cx_worker import run as stages
-from cx_worker.acw import load_dispositions
+from cx_worker.acw import load_dispositions, output_model
+from cx_worker.context_limit import estimate_tokens
 from cx_worker.models import Interaction
 from cx_worker.ratelimit import RateLimiter
 from cx_worker.settings import Settings
@@ -118,4 +120,8 @@ def test_the_nightly_drafting_goes_through_the_limiter(tmp_path, monkeypatch):
     counts = stages.draft(contacts, llm=llm, settings=settings, dispositions=load_dispositions(settings.dispositions),
                           store=store, run_id="r")
     assert counts["drafted"] == 6 and len(calls) == 6
-    assert all(tokens > 700 for tokens in calls)  # prompt estimate + max_tokens
+    # prompt estimate + the tool definition sent beside it + max_tokens
+    codes = tuple(d.code for d in load_dispositions(settings.dispositions))
+    tool = estimate_tokens(json.dumps(output_model(codes, ()).model_json_schema()))
+    assert tool > 500
+    assert all(tokens > 700 + tool for tokens in calls)
