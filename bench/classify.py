@@ -7,13 +7,14 @@ What is measured, separately:
 - **embed**: MiniLM embeddings of real exemplar documents (first 2 + last 6 turns, redacted), per second, and the
   embedding of the query contacts in ms per contact. The embedding dominates; it is the same work the vector
   store would do on `query_texts`.
-- **classify**: per contact, with its document vector already computed: Chroma HNSW query (k neighbours, in a
-  persistent store of N exemplars) + similarity-weighted vote + turn signals + fusion model. Batched (64
-  contacts per query, as the nightly run and `cx-worker classify` do) and one contact per call.
+- **classify**: per contact, with its document and document vector already computed (as the nightly run has
+  them): Chroma HNSW query (k neighbours, in a persistent store of N exemplars) + similarity-weighted vote + turn
+  signals + outcome words + fusion model. Batched (64 contacts per query, as the nightly run and `cx-worker
+  classify` do) and one contact per call.
 
 The 10k exemplars are synthetic: the vectors of `--real` real exemplars (ABCD + TweetSumm from
 evals/datasets/exemplars.jsonl), each copied with Gaussian noise added and renormalised (cosine to its source
-~0.9), keeping the source's label and signals. Query contacts are the 48 real sample contacts
+~0.9), keeping the source's label, signals and document (the outcome-words model learns from the documents). Query contacts are the 48 real sample contacts
 (data/contacts/sample.jsonl, never exemplars), cycled to `--queries`.
 """
 
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
         for at in range(0, args.exemplars, 5000):
             collection.add(ids=[f"syn-{i}" for i in range(at, min(at + 5000, args.exemplars))],
                            embeddings=noisy[at:at + 5000],
+                           documents=[docs[s] for s in source[at:at + 5000]],
                            metadatas=[metas[s] for s in source[at:at + 5000]])
         figures["store_adds_per_second"] = args.exemplars / (time.perf_counter() - start)
         model, seconds = _timed(fit_from_collection, collection, k=args.k)
@@ -90,18 +92,20 @@ def main(argv: list[str] | None = None) -> dict:
         sample = [Interaction.model_validate_json(line) for line in
                   (PROJECT_ROOT / "data" / "contacts" / "sample.jsonl").read_text().splitlines()]
         queries = [sample[i % len(sample)] for i in range(args.queries)]
-        query_vectors, seconds = _timed(embed, [document(q) for q in queries])
+        query_docs, seconds = _timed(lambda: [document(q) for q in queries])
+        figures["document_ms_per_contact"] = 1000 * seconds / len(queries)
+        query_vectors, seconds = _timed(embed, query_docs)
         figures["embed_query_ms_per_contact"] = 1000 * seconds / len(queries)
 
         collection.query(query_embeddings=query_vectors[:1], n_results=args.k + 1)  # warm the HNSW index
         start = time.perf_counter()
         for at in range(0, len(queries), 64):
             classify(queries[at:at + 64], collection=collection, k=args.k, model=model,
-                     embeddings=query_vectors[at:at + 64])
+                     embeddings=query_vectors[at:at + 64], documents=query_docs[at:at + 64])
         figures["classify_ms_per_contact_batched"] = 1000 * (time.perf_counter() - start) / len(queries)
         start = time.perf_counter()
-        for query, vector in zip(queries, query_vectors):
-            classify([query], collection=collection, k=args.k, model=model, embeddings=[vector])
+        for query, vector, doc in zip(queries, query_vectors, query_docs):
+            classify([query], collection=collection, k=args.k, model=model, embeddings=[vector], documents=[doc])
         figures["classify_ms_per_contact_single"] = 1000 * (time.perf_counter() - start) / len(queries)
         _, seconds = _timed(lambda: [detect(q) for q in queries])
         figures["signals_ms_per_contact"] = 1000 * seconds / len(queries)
@@ -114,14 +118,15 @@ def main(argv: list[str] | None = None) -> dict:
           f"{figures['synthetic_cosine_to_source']:.2f}); k = {args.k}; {len(queries)} query contacts")
     print(f"embeddings: {figures['embeddings_per_second']:.1f} documents/s "
           f"(real exemplar documents, {tokens:.0f} tokens on average, 2 threads)")
-    print(f"embed the query contact: {figures['embed_query_ms_per_contact']:.1f} ms per contact")
-    print(f"classify (query + vote + signals + fusion), vector given: "
+    print(f"embed the query contact: {figures['embed_query_ms_per_contact']:.1f} ms per contact (its document, "
+          f"redacted opening and closing turns: {figures['document_ms_per_contact']:.2f} ms)")
+    print(f"classify (query + vote + signals + words + fusion), document and vector given: "
           f"{figures['classify_ms_per_contact_batched']:.2f} ms per contact batched by 64, "
           f"{figures['classify_ms_per_contact_single']:.2f} ms one at a time")
     print(f"  of which: Chroma query {figures['query_ms_per_contact']:.2f} ms, signals "
           f"{figures['signals_ms_per_contact']:.2f} ms per contact")
     print(f"store: {figures['store_adds_per_second']:.0f} adds/s; fusion model fit on {args.exemplars:,} exemplars: "
-          f"{figures['fusion_fit_seconds']:.1f} s")
+          f"{figures['fusion_fit_seconds']:.1f} s (with the outcome-words model)")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")
     return figures

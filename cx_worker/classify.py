@@ -5,11 +5,13 @@ Three parts, none of them an LLM, so the label never depends on how good the sum
 1. a similarity-weighted k-nearest-neighbour vote over labelled exemplar contacts in the vector store;
 2. deterministic signals read from the turns (`signals.py`): a hand-off to DM or a link with no fix made, the
    agent waiting for a customer who left, a confirmation that it worked, an escalation;
-3. a small fitted model (`fusion.py`) that weighs the two into the label and a calibrated confidence. Without a
-   fitted model the plain vote decides (and the signals are still reported).
+3. a small fitted model (`fusion.py`) that weighs the two, plus the class probabilities of an outcome-words model
+   learnt from the exemplars (`text_model.py`), into the label and a calibrated confidence. Without a fitted
+   model the plain vote decides (and the signals are still reported).
 
-The evidence travels with the label: the exemplars that voted (with their similarity) and the signals that fired
-(with the turns that fired them). A contact below the review confidence is flagged `needs_review`.
+The evidence travels with the label: the exemplars that voted (with their similarity), the signals that fired
+(with the turns that fired them) and the words that most favoured the label (`a:` said by the agent or bot, `c:` by
+the customer). A contact below the review confidence is flagged `needs_review`.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def decide(
     *,
     model: FusionModel | None = None,
     review_confidence: float = 0.0,
+    text: str | None = None,
 ) -> Outcome:
     """The outcome of one contact from its neighbours and its signals (fused by `model`, or the plain vote).
 
@@ -85,6 +88,7 @@ def decide(
         nearest: Its (exemplar_id, label, similarity) neighbours.
         model: A fitted fusion model; None falls back to the similarity-weighted vote.
         review_confidence: Below this confidence the outcome is flagged `needs_review`.
+        text: The contact's document (`exemplars.document`) if already computed.
     """
     clean = neutralise(interaction)  # instructions typed by the customer do not count as what happened
     fired = detect(clean.interaction)
@@ -94,10 +98,17 @@ def decide(
         evidence["injection_attempt"] = clean.evidence()
     if model is not None and nearest:
         shares = outcome.signals["vote"]
-        x = features(shares, max(s for _, _, s in nearest), fired)
+        words = model.word_model
+        if words is not None and text is None:
+            text = document(interaction)
+        word_shares = words.shares(text) if words is not None else None
+        x = features(shares, max(s for _, _, s in nearest), fired, word_shares)
         labels, confidence, proba = model.predict(x)
         outcome.label, outcome.confidence = labels[0], round(float(confidence[0]), 4)
         evidence["probabilities"] = {c: round(float(p), 4) for c, p in zip(model.classes, proba[0])}
+        if words is not None:
+            evidence["words"] = {"probabilities": {c: round(p, 4) for c, p in word_shares.items()},
+                                 "telling": words.telling_terms(text, outcome.label)}
         evidence["model"] = f"fusion {model.fitted_at}"
     else:
         evidence["model"] = "vote"
@@ -114,7 +125,11 @@ def classify(
     model: FusionModel | None = None,
     review_confidence: float = 0.0,
     embeddings: Sequence | None = None,
+    documents: Sequence[str] | None = None,
 ) -> list[Outcome]:
-    """Classify a batch of contacts against the exemplar collection (see `decide`)."""
+    """Classify a batch of contacts against the exemplar collection (see `decide`); `documents` and `embeddings`
+    are the contacts' documents and their vectors, if already computed."""
     found = neighbours(interactions, collection=collection, k=k, embeddings=embeddings)
-    return [decide(i, n, model=model, review_confidence=review_confidence) for i, n in zip(interactions, found)]
+    texts = documents if documents is not None else [None] * len(interactions)
+    return [decide(i, n, model=model, review_confidence=review_confidence, text=t)
+            for i, n, t in zip(interactions, found, texts, strict=True)]

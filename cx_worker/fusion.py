@@ -1,9 +1,10 @@
 """Fusion of the kNN vote and the turn signals into one label and a calibrated confidence.
 
 A multinomial logistic regression in numpy: features are the vote shares of the labelled neighbours, the
-similarity of the nearest one, and one flag per signal (`signals.FEATURES`). It is fitted on the labelled
-exemplars, each exemplar's vote taken over the *other* exemplars (leave-one-out), exactly as a new contact is
-voted on at run time. Classes are weighted so rare outcomes (abandoned, escalated) are not drowned by resolved.
+similarity of the nearest one, one flag per signal (`signals.FEATURES`), and the class probabilities of the
+outcome-words model (`text_model.py`), which the fusion model carries. It is fitted on the labelled exemplars,
+each exemplar's vote taken over the *other* exemplars (leave-one-out) and its word probabilities from word models
+that did not see it (out-of-fold), exactly as a new contact is judged at run time. Classes are weighted so rare outcomes (abandoned, escalated) are not drowned by resolved.
 
 The confidence is not the raw class probability (class weighting skews those): it is the probability that the
 predicted label is right, mapped from the top probability by a logistic curve fitted on out-of-fold predictions
@@ -25,6 +26,7 @@ import numpy as np
 
 from cx_worker import signals as sig
 from cx_worker.models import OUTCOME_LABELS
+from cx_worker.text_model import TextModel, fit_text, out_of_fold
 
 MODEL_FILE = "outcome_fusion.json"
 # Sharpness of the vote: weight = exp((similarity - best) / temperature). Lower trusts the nearest more.
@@ -41,7 +43,8 @@ CALIBRATION_FOLDS = 5
 
 def feature_names() -> list[str]:
     """The fusion model's input features, in order."""
-    return [f"vote_{label}" for label in OUTCOME_LABELS] + ["nearest_similarity"] + list(sig.FEATURES)
+    return ([f"vote_{label}" for label in OUTCOME_LABELS] + ["nearest_similarity"] + list(sig.FEATURES)
+            + [f"words_{label}" for label in OUTCOME_LABELS])
 
 
 def vote_shares(neighbours: Sequence[tuple[str, str, float]], *, temperature: float = TEMPERATURE) -> dict[str, float]:
@@ -56,11 +59,15 @@ def vote_shares(neighbours: Sequence[tuple[str, str, float]], *, temperature: fl
     return {label: w / total for label, w in sorted(weights.items())}
 
 
-def features(shares: Mapping[str, float], nearest: float, fired: Iterable[str]) -> np.ndarray:
-    """One contact's feature vector: vote shares, nearest similarity, signal flags."""
+def features(shares: Mapping[str, float], nearest: float, fired: Iterable[str],
+             words: Mapping[str, float] | None = None) -> np.ndarray:
+    """One contact's feature vector: vote shares, nearest similarity, signal flags, outcome-word probabilities
+    (all 0 without a word model)."""
     on = set(fired)
+    words = words or {}
     return np.array([shares.get(label, 0.0) for label in OUTCOME_LABELS] + [nearest]
-                    + [1.0 if name in on else 0.0 for name in sig.FEATURES])
+                    + [1.0 if name in on else 0.0 for name in sig.FEATURES]
+                    + [words.get(label, 0.0) for label in OUTCOME_LABELS])
 
 
 @dataclass
@@ -77,6 +84,16 @@ class FusionModel:
     trained_on: dict[str, int] = field(default_factory=dict)
     fitted_at: str = ""
     exemplars_digest: str = ""          # the exemplars it was fitted on (`exemplars_digest`); "" if not from a store
+    words: dict | None = None           # the outcome-words model (`text_model.TextModel.to_dict`); None: not used
+
+    @property
+    def word_model(self) -> TextModel | None:
+        """The outcome-words model, if the fusion model was fitted with one."""
+        if self.words is None:
+            return None
+        if getattr(self, "_word_model", None) is None:
+            self._word_model = TextModel(**self.words)
+        return self._word_model
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities (rows of x are feature vectors)."""
@@ -161,11 +178,29 @@ def knn(queries: np.ndarray, bank: np.ndarray, bank_labels: Sequence[str], *, k:
 
 
 def training_features(vectors: np.ndarray, labels: Sequence[str], fired: Sequence[Iterable[str]], *,
-                      k: int, temperature: float = TEMPERATURE) -> np.ndarray:
-    """Feature rows of labelled exemplars, each voted on by the others only (leave-one-out), as at run time."""
+                      k: int, temperature: float = TEMPERATURE, documents: Sequence[str] | None = None,
+                      seed: int = 0) -> np.ndarray:
+    """Feature rows of labelled exemplars as at run time: each voted on by the others only (leave-one-out), its
+    outcome-word probabilities (if `documents` are given) from word models fitted on the other folds only."""
     nearest = knn(vectors, vectors, labels, k=k, self_index=list(range(len(vectors))))
-    return np.stack([features(vote_shares(n, temperature=temperature), n[0][2] if n else 0.0, f)
-                     for n, f in zip(nearest, fired)])
+    words: list[dict | None] = [None] * len(labels)
+    if documents is not None:
+        classes = [c for c in OUTCOME_LABELS if c in set(labels)]
+        proba = out_of_fold(documents, labels, classes=classes, seed=seed)
+        words = [dict(zip(classes, row)) for row in proba]
+    return np.stack([features(vote_shares(n, temperature=temperature), n[0][2] if n else 0.0, f, w)
+                     for n, f, w in zip(nearest, fired, words)])
+
+
+def fit_with_words(vectors: np.ndarray, labels: Sequence[str], fired: Sequence[Iterable[str]],
+                   documents: Sequence[str], *, k: int, temperature: float = TEMPERATURE, seed: int = 0,
+                   **options) -> FusionModel:
+    """The fusion model and its outcome-words model, both fitted on these labelled exemplars only."""
+    x = training_features(vectors, labels, fired, k=k, temperature=temperature, documents=documents, seed=seed)
+    model = fit(x, labels, seed=seed, **options)
+    model.words = fit_text(documents, labels, classes=model.classes).to_dict()
+    model.k, model.temperature = k, temperature
+    return model
 
 
 def fit_from_collection(collection, *, k: int, **options) -> FusionModel | None:
@@ -174,16 +209,15 @@ def fit_from_collection(collection, *, k: int, **options) -> FusionModel | None:
     Exemplars whose stored signals come from another signal version are left out (rebuild the store to
     refresh them). Returns None when fewer than two labels are left.
     """
-    got = collection.get(include=["embeddings", "metadatas"])
+    got = collection.get(include=["embeddings", "metadatas", "documents"])
     keep = [i for i, m in enumerate(got["metadatas"]) if m.get("signals_version") == sig.VERSION]
     labels = [got["metadatas"][i]["label"] for i in keep]
     if len(set(labels)) < 2:
         return None
     vectors = np.asarray(got["embeddings"], dtype=np.float32)[keep]
     fired = [[s for s in got["metadatas"][i].get("signals", "").split(",") if s] for i in keep]
-    x = training_features(vectors, labels, fired, k=k)
-    model = fit(x, labels, **options)
-    model.k = k
+    documents = got.get("documents") or [None] * len(got["ids"])
+    model = fit_with_words(vectors, labels, fired, [documents[i] or "" for i in keep], k=k, **options)
     model.exemplars_digest = exemplars_digest(got["ids"], got["metadatas"])
     return model
 

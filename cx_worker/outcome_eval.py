@@ -8,7 +8,8 @@ replaced by the hand-checked human reading (`tweetsumm_handcheck.jsonl`, `checke
 For every fold the held-out contacts are classified exactly as at run time, by a classifier built from the other
 folds only: their kNN vote is taken over training-fold exemplars only, and the fusion model (with its confidence
 calibration) is fitted on training-fold contacts only. The signals are rules, not fitted. Nothing about a
-held-out contact, its label included, reaches its own prediction.
+held-out contact, its label included, reaches its own prediction. The outcome-words model is fitted per fold on
+training rows only too, and the fusion's training rows get their word probabilities out-of-fold within them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,16 @@ from pathlib import Path
 import numpy as np
 
 from cx_worker.exemplars import document, read_exemplars
-from cx_worker.fusion import TEMPERATURE, features, fit, knn, stratified_folds, training_features, vote_shares
+from cx_worker.fusion import (
+    TEMPERATURE,
+    features,
+    fit,
+    fit_with_words,
+    knn,
+    stratified_folds,
+    training_features,
+    vote_shares,
+)
 from cx_worker.models import OUTCOME_LABELS, Interaction
 from cx_worker.redact import redact_interaction
 from cx_worker.settings import PROJECT_ROOT, Settings
@@ -98,6 +108,7 @@ def embed_documents(texts: Sequence[str], *, cache: Path | None = None, embed=No
 def cross_validate(
     vectors: np.ndarray, labels: Sequence[str], fired: Sequence[Sequence[str]], *, n_folds: int = 5, seed: int = 0,
     k: int = 7, temperature: float = TEMPERATURE, fit_options: dict | None = None, trace: dict | None = None,
+    documents: Sequence[str] | None = None,
 ) -> dict:
     """Out-of-fold predictions of the fused classifier and of the plain vote.
 
@@ -110,6 +121,8 @@ def cross_validate(
         k: Neighbours in the vote.
         temperature: Vote sharpness.
         fit_options: Passed to `fusion.fit` (l2, class_weight_power).
+        documents: The contacts' documents: with them the outcome-words model is fitted per fold (on training
+            rows only) and used, as at run time; without, the word features stay 0.
         trace: If given, filled with what each fold used: "neighbours" (held-out row -> training rows that
             voted) and "fitted_on" (fold -> training rows the model saw). Tests check it for leaks.
 
@@ -123,15 +136,22 @@ def cross_validate(
     for f, test in enumerate(stratified_folds(labels, n_folds, seed=seed)):
         train = np.setdiff1d(np.arange(n), test)
         train_labels = [labels[i] for i in train]
-        x_train = training_features(vectors[train], train_labels, [fired[i] for i in train], k=k,
-                                    temperature=temperature)
-        model = fit(x_train, train_labels, **(fit_options or {}))
+        if documents is None:
+            x_train = training_features(vectors[train], train_labels, [fired[i] for i in train], k=k,
+                                        temperature=temperature)
+            model = fit(x_train, train_labels, **(fit_options or {}))
+        else:
+            model = fit_with_words(vectors[train], train_labels, [fired[i] for i in train],
+                                   [documents[i] for i in train], k=k, temperature=temperature, seed=seed,
+                                   **(fit_options or {}))
+        words = model.word_model
         nearest = knn(vectors[test], vectors[train], train_labels, k=k)
         x_test = []
         for row, near in zip(test, nearest):
             shares = vote_shares(near, temperature=temperature)
             vote_pred[row] = max(shares, key=lambda lab: (shares[lab], lab))
-            x_test.append(features(shares, near[0][2], fired[row]))
+            x_test.append(features(shares, near[0][2], fired[row],
+                                   words.shares(documents[row]) if words is not None else None))
             if trace is not None:
                 trace.setdefault("neighbours", {})[int(row)] = [int(train[int(i)]) for i, _, _ in near]
         predicted, conf, _ = model.predict(np.stack(x_test))
@@ -185,10 +205,12 @@ def evaluate_outcomes(settings: Settings, *, folds: int = 5, seeds: Sequence[int
                          contacts=contacts or PROJECT_ROOT / "data" / "contacts",
                          handcheck=HANDCHECK if use_handcheck else None)
     redacted = [redact_interaction(r.interaction)[0] for r in rows]
-    vectors = embed_documents([document(r) for r in redacted], cache=settings.data_dir / "cache" / "eval_vectors.npz")
+    documents = [document(r) for r in redacted]
+    vectors = embed_documents(documents, cache=settings.data_dir / "cache" / "eval_vectors.npz")
     fired = [list(detect(r)) for r in redacted]
     labels = [r.label for r in rows]
-    runs = [cross_validate(vectors, labels, fired, n_folds=folds, seed=s, k=settings.knn_k) for s in seeds]
+    runs = [cross_validate(vectors, labels, fired, n_folds=folds, seed=s, k=settings.knn_k, documents=documents)
+            for s in seeds]
     first = runs[0]
     right = np.array([p == t for p, t in zip(first["fusion"], labels)], dtype=float)
     groups = {"all": list(range(len(rows)))}
@@ -201,7 +223,7 @@ def evaluate_outcomes(settings: Settings, *, folds: int = 5, seeds: Sequence[int
     review = first["confidence"] < settings.review_confidence
     return {
         "method": f"stratified {folds}-fold cross-validation, seeds {list(seeds)}; vote over training folds only, "
-                  "fusion model and calibration fitted on training folds only",
+                  "fusion model, calibration and outcome-words model fitted on training folds only",
         "k": settings.knn_k,
         "labels": {"counts": dict(Counter(labels)), "by_source": dict(Counter(r.label_source for r in rows)),
                    "handcheck_used": use_handcheck},

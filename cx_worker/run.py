@@ -227,6 +227,7 @@ class DraftedChunk:
     redacted: list[Interaction]
     counts: Counter
     worker: str
+    documents: list[str] = field(default_factory=list)  # each contact's document (`exemplars.document`)
     vectors: list = field(default_factory=list)  # each contact's document embedding (outcome classifier)
     issue_vectors: list = field(default_factory=list)  # each contact's issue-text embedding (repeat links)
     seconds: Counter = field(default_factory=Counter)  # time spent redacting, embedding, drafting
@@ -260,7 +261,8 @@ def draft_chunk(
                           max_tokens=settings.max_transcript_tokens)
         lap("redact")
         embed = shared_embedding()
-        vectors = embed([document(i) for i in redacted])
+        documents = [document(i) for i in redacted]
+        vectors = embed(documents)
         issue_vectors = embed([issue_text(i) for i in redacted])
         lap("embed")
         llm = build_llm(settings, base_url=base_url) if base_url else None
@@ -276,7 +278,7 @@ def draft_chunk(
     finally:
         store.close()
     return DraftedChunk(redacted=redacted, counts=counts, worker=f"{socket.gethostname()}:{os.getpid()}",
-                        vectors=vectors, issue_vectors=issue_vectors, seconds=seconds)
+                        documents=documents, vectors=vectors, issue_vectors=issue_vectors, seconds=seconds)
 
 
 def run_interactions(store: Store, run_id: str, *, page: int = 500) -> Iterator[Interaction]:
@@ -288,17 +290,18 @@ def run_interactions(store: Store, run_id: str, *, page: int = 500) -> Iterator[
 
 def outcomes(
     interactions: list[Interaction], *, collection, store: Store, run_id: str, k: int, model=None, contacts=None,
-    settings: Settings | None = None, embeddings=None, issue_embeddings=None,
+    settings: Settings | None = None, embeddings=None, issue_embeddings=None, documents: list[str] | None = None,
 ) -> Counter:
     """Classify every contact's outcome (no LLM involved), link repeat contacts, flag low confidence, store it.
 
     `model` is the fitted fusion model (None: plain kNN vote); `contacts` the past-contacts collection for repeat
     detection (None: no repeat linking); `settings` gives review_confidence, repeat_days, repeat_similarity;
-    `embeddings` and `issue_embeddings` are the contacts' vectors if already computed (`draft_chunk`).
+    `documents`, `embeddings` and `issue_embeddings` are the contacts' documents and vectors if already computed
+    (`draft_chunk`).
     """
     review = settings.review_confidence if settings else 0.0
     found = classify(interactions, collection=collection, k=k, model=model, review_confidence=review,
-                     embeddings=embeddings)
+                     embeddings=embeddings, documents=documents)
     if contacts is not None:
         link_repeats(interactions, found, contacts=contacts, store=store, run_id=run_id,
                      days=settings.repeat_days if settings else 7,

@@ -80,7 +80,7 @@ def nightly(
                 outcome_counts.update(classify(
                     done.redacted, collection=collection, store=store, run_id=run_id, k=settings.knn_k,
                     settings=settings, model=model, contacts=contacts, embeddings=done.vectors,
-                    issue_embeddings=done.issue_vectors))
+                    issue_embeddings=done.issue_vectors, documents=done.documents or None))
             for _ in done.redacted if tick else ():
                 tick()
 

@@ -33,9 +33,12 @@ def _synthetic(n_per_class=60, seed=0):
 def test_features_are_vote_shares_nearest_similarity_and_signal_flags():
     x = features({"deflected": 0.75, "resolved": 0.25}, 0.8, ["handoff_dm", "handoff"])
     names = feature_names()
-    assert len(x) == len(names) == 6 + len(FEATURES)
+    assert len(x) == len(names) == 6 + len(FEATURES) + 5
     assert x[names.index("vote_deflected")] == 0.75 and x[names.index("nearest_similarity")] == 0.8
     assert x[names.index("handoff_dm")] == 1.0 and x[names.index("fix_made")] == 0.0
+    assert not x[names.index("words_resolved"):].any()  # no word model: the word features are 0
+    y = features({}, 0.8, [], {"escalated": 0.6, "resolved": 0.4})
+    assert y[names.index("words_escalated")] == 0.6 and y[names.index("words_resolved")] == 0.4
 
 
 def test_fit_learns_the_signals_and_gives_calibrated_probabilities():
