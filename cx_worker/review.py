@@ -58,8 +58,9 @@ def review_queue(store: Store) -> list[dict[str, Any]]:
     for iid, item in items.items():
         outcome = store.outcome(iid)
         acw = store.latest_acw(iid)
+        words = ((outcome or {}).get("signals") or {}).get("words") or {}
         item["outcome"] = {k: outcome[k] for k in ("label", "confidence")} | {
-            "evidence": outcome["evidence"][:3]} if outcome else None
+            "evidence": outcome["evidence"][:3], "telling_words": words.get("telling", [])} if outcome else None
         item["summary"] = acw["output"]["summary"] if acw else None
         item["run_id"] = (store.contact(iid) or {}).get("run_id")
     return sorted(items.values(), key=lambda i: (-len(i["reasons"]), (i["outcome"] or {}).get("confidence", 0)))

@@ -41,3 +41,16 @@ def test_review_flow_from_the_command_line(env, capsys):
 
 def test_review_needs_an_id_and_a_reviewer(env):
     assert main(["review", "approve", "--data-dir", str(env.settings.data_dir)]) == 2
+
+
+def test_review_item_shows_the_words_that_favoured_the_label(env):
+    outcome = {
+        "label": "deflected", "confidence": 0.41,
+        "evidence": [{"exemplar_id": "e1", "label": "deflected", "similarity": 0.8}],
+        "signals": {"words": {"probabilities": {"deflected": 0.7, "resolved": 0.3}, "telling": ["a:dm_us", "a:dm"]}},
+    }
+    env.store.put_outcome("c-1", run_id="r1", outcome=outcome)
+    env.store.flag_for_review("c-1", run_id="r1", label="deflected", confidence=0.41, reason="confidence 0.41 below 0.50")
+    item = next(i for i in review_queue(env.store) if i["interaction_id"] == "c-1")
+    assert item["outcome"]["telling_words"] == ["a:dm_us", "a:dm"]
+    assert item["outcome"]["evidence"] == outcome["evidence"]
