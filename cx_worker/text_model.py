@@ -82,7 +82,7 @@ class TextModel:
         if label not in self.classes:
             return []
         c = self.classes.index(label)
-        found = sorted(t for t in terms(document) if t in self._index)
+        found = sorted(t for t in terms(document) if t in self._index and not _plain(t))
         if not found or len(self.classes) < 2:
             return []
         w = self._w[[self._index[t] for t in found]]
@@ -93,6 +93,21 @@ class TextModel:
     def to_dict(self) -> dict:
         return {"classes": self.classes, "vocabulary": self.vocabulary,
                 "weights": [[round(float(v), 5) for v in row] for row in self._w], "bias": [float(v) for v in self._b]}
+
+
+# Words that say nothing to a person reading the evidence on their own ("c:my", "a:have_a"): left out of
+# `telling_terms` only; the model itself uses every term.
+_PLAIN = frozenset("""a about after again all also am an and any anything are as at be been before being but by
+can could did do does doing else for from get got had has have having he her here him his how i i'm if in into is
+it it's its just let me more my no not now of on one or our out please so some than that the their them then there
+these they this to too up us very was way we were what when where which while who will with would you your ? !
+""".split())
+
+
+def _plain(term: str) -> bool:
+    """A term made only of function words or punctuation (or a lone number or letter)."""
+    words = term.split(":", 1)[1].split("_")
+    return all(w in _PLAIN or w.isdigit() or len(w) < 2 for w in words)
 
 
 def fit_text(documents: Sequence[str], labels: Sequence[str], *, classes: Sequence[str] | None = None,

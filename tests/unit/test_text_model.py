@@ -65,6 +65,8 @@ def test_it_learns_the_words_of_each_outcome_not_the_topic():
     assert predicted == ["deflected", "escalated", "resolved"]
     assert any(t.startswith("a:dm") for t in model.telling_terms(new[0], "deflected"))
     assert not any("pension" in t or "help" in t for t in model.telling_terms(new[0], "deflected"))
+    # Evidence is for a person: words that say nothing alone ("a:us", "a:and") are not shown, pairs with one are.
+    assert model.vocabulary.count("a:us") == 1 and "a:us" not in model.telling_terms(new[0], "deflected", top=50)
     # Round trip through the fusion model's JSON form.
     again = text_model.TextModel(**model.to_dict())
     assert np.allclose(again.proba(new), model.proba(new), atol=1e-4)
