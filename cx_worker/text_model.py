@@ -101,6 +101,7 @@ _PLAIN = frozenset("""a about after again all also am an and any anything are as
 can could did do does doing else for from get got had has have having he her here him his how i i'm if in into is
 it it's its just let me more my no not now of on one or our out please so some than that the their them then there
 these they this to too up us very was way we were what when where which while who will with would you your ? !
+http https www co com
 """.split())
 
 
