@@ -25,6 +25,7 @@ from cx_worker.fusion import TEMPERATURE, FusionModel, features, vote_shares
 from cx_worker.injection import neutralise, restore_turns
 from cx_worker.models import Evidence, Interaction, Outcome
 from cx_worker.signals import as_evidence, detect
+from cx_worker.text_model import terms
 
 
 def vote(neighbours: Sequence[tuple[str, str, float]], *, temperature: float = TEMPERATURE) -> Outcome:
@@ -101,14 +102,15 @@ def decide(
         words = model.word_model
         if words is not None and text is None:
             text = document(interaction)
-        word_shares = words.shares(text) if words is not None else None
+        found = terms(text) if words is not None else set()  # split once: probabilities, then telling words
+        word_shares = words.shares_of(found) if words is not None else None
         x = features(shares, max(s for _, _, s in nearest), fired, word_shares)
         labels, confidence, proba = model.predict(x)
         outcome.label, outcome.confidence = labels[0], round(float(confidence[0]), 4)
         evidence["probabilities"] = {c: round(float(p), 4) for c, p in zip(model.classes, proba[0])}
         if words is not None:
             evidence["words"] = {"probabilities": {c: round(p, 4) for c, p in word_shares.items()},
-                                 "telling": words.telling_terms(text, outcome.label)}
+                                 "telling": words.telling_of(found, outcome.label)}
         evidence["model"] = f"fusion {model.fitted_at}"
     else:
         evidence["model"] = "vote"

@@ -75,14 +75,22 @@ class TextModel:
 
     def shares(self, document: str) -> dict[str, float]:
         """One document's class probabilities by label."""
-        return dict(zip(self.classes, map(float, self.proba([document])[0])))
+        return self.shares_of(terms(document))
+
+    def shares_of(self, found: set[str]) -> dict[str, float]:
+        """`shares` of a document already split into its `terms`."""
+        return dict(zip(self.classes, map(float, _softmax(_Sparse([found], self._index).dot(self._w) + self._b)[0])))
 
     def telling_terms(self, document: str, label: str, *, top: int = 5) -> list[str]:
         """The document's terms that most favour `label` over the other classes (evidence for a person)."""
+        return self.telling_of(terms(document), label, top=top)
+
+    def telling_of(self, found: set[str], label: str, *, top: int = 5) -> list[str]:
+        """`telling_terms` of a document already split into its `terms`."""
         if label not in self.classes:
             return []
         c = self.classes.index(label)
-        found = sorted(t for t in terms(document) if t in self._index and not _plain(t))
+        found = sorted(t for t in found if t in self._index and not _plain(t))
         if not found or len(self.classes) < 2:
             return []
         w = self._w[[self._index[t] for t in found]]
