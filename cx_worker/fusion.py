@@ -1,10 +1,11 @@
-"""Fusion of the kNN vote and the turn signals into one label and a calibrated confidence.
+"""Fusion of the kNN vote, the turn signals and the outcome words into one label and a calibrated confidence.
 
 A multinomial logistic regression in numpy: features are the vote shares of the labelled neighbours, the
 similarity of the nearest one, one flag per signal (`signals.FEATURES`), and the class probabilities of the
 outcome-words model (`text_model.py`), which the fusion model carries. It is fitted on the labelled exemplars,
 each exemplar's vote taken over the *other* exemplars (leave-one-out) and its word probabilities from word models
-that did not see it (out-of-fold), exactly as a new contact is judged at run time. Classes are weighted so rare outcomes (abandoned, escalated) are not drowned by resolved.
+that did not see it (out-of-fold), exactly as a new contact is judged at run time. Classes are weighted so rare
+outcomes (abandoned, escalated) are not drowned by resolved.
 
 The confidence is not the raw class probability (class weighting skews those): it is the probability that the
 predicted label is right, mapped from the top probability by a logistic curve fitted on out-of-fold predictions
