@@ -27,7 +27,7 @@ import numpy as np
 
 from cx_worker import signals as sig
 from cx_worker.models import OUTCOME_LABELS
-from cx_worker.text_model import TextModel, fit_text, out_of_fold
+from cx_worker.text_model import TextModel, fit_text, out_of_fold, sample_weights, softmax
 
 MODEL_FILE = "outcome_fusion.json"
 # Sharpness of the vote: weight = exp((similarity - best) / temperature). Lower trusts the nearest more.
@@ -100,7 +100,7 @@ class FusionModel:
         """Class probabilities (rows of x are feature vectors)."""
         x = np.atleast_2d(x)
         w = np.asarray(self.weights)
-        return _softmax(x @ w[:-1] + w[-1])
+        return softmax(x @ w[:-1] + w[-1])
 
     def predict(self, x: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Labels, calibrated confidences and class probabilities of the rows of x."""
@@ -139,7 +139,7 @@ def fit(x: np.ndarray, y: Sequence[str], *, l2: float = L2, class_weight_power: 
             sub = [y[i] for i in train]
             sub_classes = [c for c in classes if c in set(sub)]
             w = _fit_weights(x[train], sub, sub_classes, l2=l2, power=class_weight_power, boost=boost)
-            p = _softmax(x[test] @ w[:-1] + w[-1])
+            p = softmax(x[test] @ w[:-1] + w[-1])
             top += list(p.max(axis=1))
             right += [sub_classes[j] == y[i] for j, i in zip(p.argmax(axis=1), test)]
         calibration = _platt(np.array(top), np.array(right, dtype=float))
@@ -280,12 +280,6 @@ def load_model(path: Path) -> FusionModel | None:
     return model if model.matches_code() else None
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 def _fit_weights(x: np.ndarray, y: Sequence[str], classes: list[str], *, l2: float, power: float,
                  boost: Mapping[str, float] | None = None) -> np.ndarray:
     """Multinomial logistic regression by Newton's method (a few dozen parameters: the Hessian is tiny)."""
@@ -296,17 +290,14 @@ def _fit_weights(x: np.ndarray, y: Sequence[str], classes: list[str], *, l2: flo
     index = {label: j for j, label in enumerate(classes)}
     t = np.zeros((n, c))
     t[np.arange(n), [index[label] for label in y]] = 1.0
-    counts = t.sum(axis=0)
-    per_class = (n / (c * counts)) ** power * np.array([(boost or {}).get(label, 1.0) for label in classes])
-    sample_w = per_class[t.argmax(axis=1)]
-    sample_w *= n / sample_w.sum()
+    sample_w = sample_weights(t.argmax(axis=1), classes, power=power, boost=boost)
     xb = np.hstack([x, np.ones((n, 1))])
     penalty = np.full(d + 1, l2)
     penalty[-1] = 1e-4  # intercepts nearly free
     reg = np.kron(np.eye(c), np.diag(penalty))  # parameters laid out class by class
     w = np.zeros((d + 1, c))
     for _ in range(50):
-        p = _softmax(xb @ w)
+        p = softmax(xb @ w)
         grad = (xb.T @ ((p - t) * sample_w[:, None])).T.reshape(-1) + reg @ w.T.reshape(-1)
         # Hessian block (a, b) = sum_i w_i p_ia (delta_ab - p_ib) x_i x_i^T
         outer = np.einsum("i,ia,ib->iab", sample_w, p, -p)

@@ -6,7 +6,7 @@ been notified", "a reset link", "that worked", "are you still there". This model
 exemplars instead of a hand-written list: a multinomial logistic regression over the binary words and word pairs of
 the document (the text the vector store embeds: opening and closing turns), each tagged with who said it
 (`a:` agent or bot, `c:` customer), so "c:dm" and "a:dm" differ. Terms seen in fewer than `MIN_DF` exemplars are
-dropped. Classes are weighted like the fusion's.
+dropped. Classes are balanced like the fusion's (`sample_weights`, same power; no extra deflected boost).
 
 Its class probabilities enter the fusion model as features. For the fusion's own training rows they are
 out-of-fold (`out_of_fold`): each exemplar's probabilities come from a text model that never saw it, as a new
@@ -70,8 +70,10 @@ class TextModel:
 
     def proba(self, documents: Sequence[str]) -> np.ndarray:
         """Class probabilities (columns in `classes` order) of each document."""
-        matrix = _Sparse([terms(d) for d in documents], self._index)
-        return _softmax(matrix.dot(self._w) + self._b)
+        return self._proba([terms(d) for d in documents])
+
+    def _proba(self, sets: Sequence[set[str]]) -> np.ndarray:
+        return softmax(_Sparse(sets, self._index).dot(self._w) + self._b)
 
     def shares(self, document: str) -> dict[str, float]:
         """One document's class probabilities by label."""
@@ -79,7 +81,7 @@ class TextModel:
 
     def shares_of(self, found: set[str]) -> dict[str, float]:
         """`shares` of a document already split into its `terms`."""
-        return dict(zip(self.classes, map(float, _softmax(_Sparse([found], self._index).dot(self._w) + self._b)[0])))
+        return dict(zip(self.classes, map(float, self._proba([found])[0])))
 
     def telling_terms(self, document: str, label: str, *, top: int = 5) -> list[str]:
         """The document's terms that most favour `label` over the other classes (evidence for a person)."""
@@ -142,14 +144,11 @@ def fit_text(documents: Sequence[str], labels: Sequence[str], *, classes: Sequen
     n, k, v = len(documents), len(classes), len(vocabulary)
     y = np.array([classes.index(label) for label in labels])
     target = np.eye(k)[y]
-    counts = np.maximum(target.sum(axis=0), 1)
-    per_class = (n / (k * counts)) ** power * np.array([(boost or {}).get(c, 1.0) for c in classes])
-    sample_w = per_class[y]
-    sample_w *= n / sample_w.sum()
+    sample_w = sample_weights(y, classes, power=power, boost=boost)
     w, b = np.zeros((v, k)), np.zeros(k)
     moments = [np.zeros_like(w), np.zeros_like(w), np.zeros(k), np.zeros(k)]
     for step in range(1, iterations + 1):
-        p = _softmax(matrix.dot(w) + b)
+        p = softmax(matrix.dot(w) + b)
         g = (p - target) * sample_w[:, None] / n
         grad_w = matrix.tdot(g, v) + l2 / n * w
         for param, grad, m, s in ((w, grad_w, moments[0], moments[1]), (b, g.sum(axis=0), moments[2], moments[3])):
@@ -204,7 +203,22 @@ class _Sparse:
                          for col in gt], axis=1)
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def sample_weights(y: np.ndarray, classes: Sequence[str], *, power: float,
+                   boost: Mapping[str, float] | None = None) -> np.ndarray:
+    """Per-sample weights that balance the classes (shared with `fusion`).
+
+    Class j weighs (n / (classes x count_j)) ** power x boost[j]; the weights are then scaled to sum to n. `y`
+    holds each sample's index into `classes`; a class without samples counts as one.
+    """
+    n, k = len(y), len(classes)
+    counts = np.maximum(np.bincount(y, minlength=k), 1)
+    per_class = (n / (k * counts)) ** power * np.array([(boost or {}).get(c, 1.0) for c in classes])
+    weights = per_class[y]
+    return weights * (n / weights.sum())
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax (shared with `fusion`)."""
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
