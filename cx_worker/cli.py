@@ -121,7 +121,7 @@ def cmd_label(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_outcomes(args: argparse.Namespace, settings: Settings) -> int:
     from cx_worker.outcome_eval import evaluate_outcomes, format_result
 
-    result = evaluate_outcomes(settings, folds=args.folds, seeds=args.seeds, use_handcheck=not args.rubric_only)
+    result = evaluate_outcomes(settings, folds=args.folds, seeds=args.seeds, rubric_only=args.rubric_only)
     out = settings.data_dir / "evals" / "outcomes_cv.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
@@ -305,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="fold assignments to repeat over")
     p.add_argument("--rubric-only", action="store_true",
-                   help="TweetSumm rubric labels everywhere (default: the hand-checked label where there is one)")
+                   help="TweetSumm labels from the summary rubric (default: from the careful reading where there is one)")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(func=cmd_outcomes)
 

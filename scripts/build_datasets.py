@@ -32,6 +32,27 @@ MIN_PER_LABEL = 3  # every label that occurs gets at least this many sample cont
 ABCD_EXEMPLARS = 400
 MAX_BYTES = 2_000_000
 SOURCE_TAG = {"abcd": "abcd-act", "tweetsumm": "tweetsumm-rubric"}
+READING_TAG = "tweetsumm-reading"
+
+
+def _readings(path: Path) -> dict[str, dict]:
+    """The careful readings of TweetSumm dialogs (evals/reading_guide.md), by contact id."""
+    if not path.exists():
+        return {}
+    return {row["id"]: row for row in map(json.loads, path.read_text().splitlines()) if row}
+
+
+def _labelled(r: dict, readings: dict[str, dict]) -> tuple[str, str, str]:
+    """The label a record is written with, its source tag and reason: the reading where there is one.
+
+    Which contacts are sampled is decided on the rubric label (`r["label"]`), so adding readings changes what the
+    files say about a contact, never which contacts they hold.
+    """
+    read = readings.get(r["interaction"].id)
+    if read is None:
+        return r["label"], SOURCE_TAG[r["source"]], r["reason"]
+    return (read["checked_label"], READING_TAG,
+            f"read ({read.get('batch', 'final')}): {read['note']}; the rubric said {r['label']}")
 
 
 def _rank(record: dict, *, seed: int) -> str:
@@ -95,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         tweets.append({"index": index, "source": "tweetsumm", "interaction": interaction, "label": label,
                        "reason": reason, "summaries": tweetsumm_references(obj)})
 
+    readings = _readings(args.out / "evals/datasets/tweetsumm_handcheck.jsonl")
     labelled_abcd = [r for r in abcd if r["label"] is not None]  # chats whose ACT lines decide nothing stay out
     # Alternate the sources so any first N contacts of a night (the README's sample run reads 12) mix both.
     sample = [r for pair in zip(_stratified(labelled_abcd, n=SAMPLE_PER_SOURCE, seed=args.seed),
@@ -104,8 +126,14 @@ def main(argv: list[str] | None = None) -> None:
     rest_tweets = [r for r in tweets if r["interaction"].id not in sample_ids]
 
     def exemplar_row(r: dict) -> str:
-        return Exemplar(interaction=r["interaction"], label=r["label"], source=SOURCE_TAG[r["source"]],
-                        reason=r["reason"]).model_dump_json(exclude_none=True)
+        label, source, reason = _labelled(r, readings)
+        return Exemplar(interaction=r["interaction"], label=label, source=source,
+                        reason=reason).model_dump_json(exclude_none=True)
+
+    def label_row(r: dict) -> str:
+        label, source, reason = _labelled(r, readings)
+        return json.dumps({"id": r["interaction"].id, "label": label, "source": source, "reason": reason},
+                          ensure_ascii=False)
 
     n_abcd = ABCD_EXEMPLARS
     while True:  # shrink the ABCD share until the exemplar file fits
@@ -119,9 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     sizes = {
         "data/contacts/sample.jsonl": _jsonl(
             out / "data/contacts/sample.jsonl", [r["interaction"].model_dump_json(exclude_none=True) for r in sample]),
-        "evals/datasets/labels.jsonl": _jsonl(out / "evals/datasets/labels.jsonl", [json.dumps(
-            {"id": r["interaction"].id, "label": r["label"], "source": SOURCE_TAG[r["source"]], "reason": r["reason"]},
-            ensure_ascii=False) for r in sample]),
+        "evals/datasets/labels.jsonl": _jsonl(out / "evals/datasets/labels.jsonl", [label_row(r) for r in sample]),
         "evals/datasets/references.jsonl": _jsonl(out / "evals/datasets/references.jsonl", [json.dumps(
             {"id": r["interaction"].id, "summaries": r["summaries"]}, ensure_ascii=False)
             for r in sample if r["source"] == "tweetsumm"]),
@@ -131,11 +157,13 @@ def main(argv: list[str] | None = None) -> None:
         assert size < MAX_BYTES, f"{name} is {size} bytes"
 
     def by_source(rows: list[dict]) -> dict[str, Counter]:
-        return {src: Counter(r["label"] for r in rows if r["source"] == src) for src in ("abcd", "tweetsumm")}
+        return {src: Counter(_labelled(r, readings)[0] for r in rows if r["source"] == src)
+                for src in ("abcd", "tweetsumm")}
 
     tables = {
         "source (all records)": {"abcd": Counter(r["label"] for r in abcd),
-                                 "tweetsumm": Counter(r["label"] for r in tweets)},
+                                 "tweetsumm (rubric)": Counter(r["label"] for r in tweets),
+                                 "tweetsumm (as written)": Counter(_labelled(r, readings)[0] for r in tweets)},
         "sample.jsonl / labels.jsonl": by_source(sample),
         "exemplars.jsonl": by_source(exemplars),
     }
@@ -153,8 +181,8 @@ def _handcheck_summary(path: Path, tweets: list[dict], sample_ids: set[str]) -> 
         return "Hand-check: not done yet."
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     current = {r["interaction"].id: r["label"] for r in tweets}
-    lines = ["Hand-check (a reading of turns and summaries vs the rubric label; by a person, batch fresh-2026-11 by "
-             "an AI assistant session):"]
+    lines = ["Readings (turns and summaries read, label written before seeing the rubric's) vs the rubric label; "
+             "batches fresh-2026-11 and full-2026-11 read by AI assistant sessions (`checked_by`):"]
     for batch in dict.fromkeys(r.get("batch", "final") for r in rows):
         got = [r for r in rows if r.get("batch", "final") == batch]
         agree = sum(r["agrees"] for r in got)
@@ -163,6 +191,12 @@ def _handcheck_summary(path: Path, tweets: list[dict], sample_ids: set[str]) -> 
             then = sum(r.get("rubric_label_at_check") == r["checked_label"] for r in got)
             line += f"; {then}/{len(got)} with the rubric as frozen when the check was made"
         lines.append(line)
+    twice = [r for r in rows if "second_reading" in r]
+    if twice:
+        agree = sum(r["second_reading"]["label"] == r["checked_label"] for r in twice)
+        lines.append(f"  - read twice, blind to each other: {agree}/{len(twice)} agree ({agree / len(twice):.0%})")
+    unread = len({r["interaction"].id for r in tweets} - {r["id"] for r in rows})
+    lines.append(f"  - TweetSumm dialogs without a reading (labelled by the rubric): {unread}")
     in_sample = [r for r in rows if r["id"] in sample_ids]
     if in_sample:
         agree = sum(r["agrees"] for r in in_sample)
@@ -209,27 +243,35 @@ the ROUGE reference) are not in the contact.
 
 - `data/contacts/sample.jsonl`: the bundled nightly contacts, {SAMPLE_PER_SOURCE} ABCD + {SAMPLE_PER_SOURCE} TweetSumm
   `Interaction`s, stratified so each label that occurs has at least {MIN_PER_LABEL}.
-- `labels.jsonl`: `{{"id", "label", "source": "abcd-act"|"tweetsumm-rubric", "reason"}}` for every sample contact.
+- `labels.jsonl`: `{{"id", "label", "source": "abcd-act"|"tweetsumm-reading"|"tweetsumm-rubric", "reason"}}` for
+  every sample contact.
 - `references.jsonl`: `{{"id", "summaries": [...]}}`, the human summaries (one string per annotator) of the
   TweetSumm sample contacts, for ROUGE.
 - `exemplars.jsonl`: `Exemplar`s for the outcome classifier's vector store, none of them in the sample: every other
   TweetSumm dialog and a label-balanced subset of the other labelled ABCD chats (all of the rarer labels kept).
 - `tweetsumm_handcheck.jsonl`: `{{"id", "rubric_label", "checked_label", "agrees", "note", "batch", "in_sample",
   "rubric_reason"}}` (`in_sample` as of writing): a careful reading (turns and summaries, made before looking at the
-  rubric label) of 198 TweetSumm dialogs. `batch`: `dev` (30, read while drafting the rubric, which was tuned on
+  rubric label) of TweetSumm dialogs. `batch`: `dev` (30, read while drafting the rubric, which was tuned on
   them), `tuning` (50, read blind; their errors drove the next rubric version), `final` (50, read blind against the
   frozen rubric v3;
   `rubric_label_at_check` is what v3 said, `rubric_label` what the shipped rubric says), `sample-extra` (18 sample
   contacts, read blind against the shipped rubric), `fresh-2026-11` (50 drawn at random among the unchecked, read
-  blind by an AI assistant session, `checked_by`; the test a rubric v5 failed). How the rubric changed:
+  blind by an AI assistant session, `checked_by`; the test a rubric v5 failed), `full-2026-11` (every dialog not yet
+  read, read blind by AI assistant sessions following `evals/reading_guide.md`; `second_reading` on 42 earlier
+  rows is a blind re-read, to measure how far two readers agree). How the rubric changed:
   `evals/labelling_rubric.md`.
+
+Where a dialog has a reading, `labels.jsonl` and `exemplars.jsonl` carry the reading's label (`source`
+`tweetsumm-reading`, the rubric's label in `reason`); which contacts are sampled is still decided on the rubric
+label, so the sample night does not change when readings are added.
 
 {handcheck}
 
 ABCD chats whose ACT lines record no outcome (only identity checks and look-ups) are left unlabelled and used
-nowhere: the rules do not guess them. TweetSumm labels are rubric labels over human summaries, not ground truth:
-they agree with a careful reading of the whole dialog only about 55-60% of the time (the summaries leave most
-endings out), so treat them as noisy labels. ABCD labels come from logged actions and are much firmer.
+nowhere: the rules do not guess them. TweetSumm rubric labels (over the human summaries) agree with a careful
+reading of the whole dialog only about two times in three (the summaries leave most endings out), so the files use
+the reading wherever there is one. A reading is a judgement too: see the re-read agreement above. ABCD labels come
+from logged actions and are firmer.
 
 ## Label counts
 

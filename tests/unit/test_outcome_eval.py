@@ -87,10 +87,15 @@ def test_hand_checked_labels_replace_rubric_labels(tmp_path):
                        if json.loads(line)["interaction"]["id"].startswith("tweetsumm"))
     other = "escalated" if first_tweet["label"] != "escalated" else "resolved"
     check = tmp_path / "check.jsonl"
-    check.write_text(json.dumps({"id": first_tweet["interaction"]["id"], "checked_label": other}) + "\n")
+    third = next(label for label in ("abandoned", "unresolved") if label not in (other, first_tweet["label"]))
+    check.write_text(json.dumps({"id": first_tweet["interaction"]["id"], "checked_label": other,
+                                 "rubric_label": third}) + "\n")
     rows = load_labelled(exemplars=exemplars, labels=tmp_path / "none.jsonl", contacts=tmp_path, handcheck=check)
     row = next(r for r in rows if r.interaction.id == first_tweet["interaction"]["id"])
-    assert row.label == other and row.label_source == "tweetsumm-handcheck" and len(rows) == 30
+    assert row.label == other and row.label_source == "tweetsumm-reading" and len(rows) == 30
+    rubric = load_labelled(exemplars=exemplars, labels=tmp_path / "none.jsonl", contacts=tmp_path, handcheck=check,
+                           rubric_only=True)
+    assert next(r for r in rubric if r.interaction.id == row.interaction.id).label == third
     plain = load_labelled(exemplars=exemplars, labels=tmp_path / "none.jsonl", contacts=tmp_path, handcheck=None)
     assert next(r for r in plain if r.interaction.id == row.interaction.id).label == first_tweet["label"]
 
