@@ -100,12 +100,17 @@ _FIX = re.compile(
 # "Figured it out", "I'm booked!"). A plain "thanks" is `customer_thanks`, a weaker signal.
 _CONFIRM = re.compile(
     r"\b(it|that|this|everything|all|which) ('s |is |has |seems to be |seems to |appears to be |did )?(work|works|"
-    r"worked|working)\b|\b(works|working|worked) (now|again|fine|great|perfectly|out)\b"
+    r"worked|working)\b(?!\s+(on|when|if|except|but|elsewhere|until))|\b(works|working|worked) (now|again|fine|great|perfectly|out)\b"
     r"(?!\s+(on|with|in|when|if|for|except|but|other|elsewhere))|\b(it|that|this|issue|"
     r"problem|all|everything)('s| is| has been| was| got)? (now )?(fixed|solved|sorted|resolved)\b|"
     r"\b(figured|sorted|worked) it out\b|\bdid the trick\b|\ball (good|sorted|fixed|clear|set)\b|"
     r"\bproblem solved\b|\bthat (helps|helped|answers|makes sense)\b|\bi'?m (booked|in|sorted)\b|"
-    r"\b(found|got) it\b(?!\s*\?)|\b(thanks?|thank you)\b.{0,30}\b(sorting|fixing|resolving|solving|the fix)\b",
+    r"\b(found|got) it\b(?!\s*\?)|\b(thanks?|thank you)\b.{0,30}\b(sorting|fixing|resolving|solving|the fix)\b|"
+    r"\b(seems|seem|appears) to be (working|fine|ok|okay|good|great|sorted|fixed)\b"
+    r"(?!\s+(on|with|in|when|if|for|except|but|other|elsewhere))|"
+    r"\b(everything|all|it|that)('s| is| seems| looks)?( to be)? (fine|ok|okay|good|great|back to normal) now\b|"
+    r"\bback (up and running|to normal|online)\b|\bup and running\b|"
+    r"\b(i'?ve|i have|i) (finally )?(been|got|received) (reimbursed|refunded|my refund|the refund|it)\b",
     _I)
 _THANKS = re.compile(r"\b(thanks?|thank ?(you|u)|thx|ty|cheers|appreciate\w*|grateful)\b", _I)
 # A complaint still open at the end ("Still no bag...what a mess", "Forget it. We are shopping elsewhere").

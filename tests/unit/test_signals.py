@@ -88,6 +88,22 @@ def test_escalation_and_fix_phrasings_of_the_public_data(agent_says, signal, fir
     assert (signal in detect(contact)) is fires
 
 
+@pytest.mark.parametrize("customer_says, fires", [
+    # Real customer tweets from TweetSumm: the customer says it works now, in words the first patterns missed.
+    ("Everything seems to be great now! Thanks again for your help, I love your service :)", True),
+    ("Seems to be working alright now. Thank you", True),
+    ("I've finally been reimbursed! Thanks for the help", True),
+    ("We're back up and running, thanks", True),
+    ("It seems to be working on my laptop but not on my phone", False),
+    ("Everything was fine until the update", False),
+])
+def test_the_customer_says_it_works_now(customer_says, fires):
+    contact = Interaction(id="x", channel="messaging", turns=[{"speaker": "customer", "text": "It keeps crashing"},
+                                                               {"speaker": "agent", "text": "Try a restart."},
+                                                               {"speaker": "customer", "text": customer_says}])
+    assert ("customer_confirmed" in detect(contact)) is fires
+
+
 def test_a_reply_after_the_presence_check_is_not_abandonment():
     turns = [*CASES["abandoned_wait"].turns, {"speaker": "customer", "text": "Sorry, yes I'm here"}]
     assert "abandoned_wait" not in detect(Interaction(id="x", channel="chat", turns=turns))
