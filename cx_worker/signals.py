@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from cx_worker.models import Interaction, Turn
 
-VERSION = "signals-v2"
+VERSION = "signals-v3"  # v3: more ways a customer says it works now; "it works on X but" is not one
 
 _STAFF = ("agent", "bot")
 _I = re.IGNORECASE
