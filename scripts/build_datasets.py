@@ -39,7 +39,8 @@ def _readings(path: Path) -> dict[str, dict]:
     """The careful readings of TweetSumm dialogs (evals/reading_guide.md), by contact id."""
     if not path.exists():
         return {}
-    return {row["id"]: row for row in map(json.loads, path.read_text().splitlines()) if row}
+    rows = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return {row["id"]: row for row in rows}
 
 
 def _labelled(r: dict, readings: dict[str, dict]) -> tuple[str, str, str]:
@@ -167,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         "sample.jsonl / labels.jsonl": by_source(sample),
         "exemplars.jsonl": by_source(exemplars),
     }
-    handcheck = _handcheck_summary(out / "evals/datasets/tweetsumm_handcheck.jsonl", tweets, sample_ids)
+    handcheck = _handcheck_summary(list(readings.values()), tweets, sample_ids)
     _write_docs(out, args, tables, sizes, handcheck)
     for title, counts in tables.items():
         print(_count_table(title, counts), end="\n\n")
@@ -176,10 +177,9 @@ def main(argv: list[str] | None = None) -> None:
     print(handcheck)
 
 
-def _handcheck_summary(path: Path, tweets: list[dict], sample_ids: set[str]) -> str:
-    if not path.exists():
+def _handcheck_summary(rows: list[dict], tweets: list[dict], sample_ids: set[str]) -> str:
+    if not rows:
         return "Hand-check: not done yet."
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     current = {r["interaction"].id: r["label"] for r in tweets}
     lines = ["Readings (turns and summaries read, label written before seeing the rubric's) vs the rubric label; "
              "batches fresh-2026-11 and full-2026-11 read by AI assistant sessions (`checked_by`):"]
