@@ -305,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="fold assignments to repeat over")
     p.add_argument("--rubric-only", action="store_true",
-                   help="TweetSumm labels from the summary rubric (default: from the careful reading where there is one)")
+                   help="TweetSumm labels from the summary rubric "
+                        "(default: from the careful reading where there is one)")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     p.set_defaults(func=cmd_outcomes)
 

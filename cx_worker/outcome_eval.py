@@ -52,6 +52,7 @@ class Labelled:
     interaction: Interaction
     label: str
     label_source: str  # abcd-act | tweetsumm-rubric | tweetsumm-reading | correction ...
+    rubric_label: str | None = None  # a read TweetSumm contact: what the summary rubric says
 
 
 def load_labelled(*, exemplars: Path, labels: Path, contacts: Path, handcheck: Path | None,
@@ -61,13 +62,12 @@ def load_labelled(*, exemplars: Path, labels: Path, contacts: Path, handcheck: P
     A TweetSumm contact read by hand (a row in `handcheck`) gets the reading's label, or with `rubric_only` the
     rubric's label recorded beside it, whatever label the exemplar file carries.
     """
-    checked: dict[str, tuple[str, str]] = {}
+    checked: dict[str, dict] = {}
     if handcheck is not None and handcheck.exists():
         for line in handcheck.read_text().splitlines():
             if line.strip():
                 row = json.loads(line)
-                checked[row["id"]] = ((row["rubric_label"], "tweetsumm-rubric") if rubric_only
-                                      else (row["checked_label"], "tweetsumm-reading"))
+                checked[row["id"]] = row
     out = [Labelled(ex.interaction, ex.label, ex.source) for ex in read_exemplars(exemplars)]
     if labels.exists():
         wanted = {}
@@ -85,8 +85,11 @@ def load_labelled(*, exemplars: Path, labels: Path, contacts: Path, handcheck: P
         if row.interaction.id in seen:
             continue
         seen.add(row.interaction.id)
-        if row.interaction.id in checked:
-            row.label, row.label_source = checked[row.interaction.id]
+        read = checked.get(row.interaction.id)
+        if read is not None:
+            row.rubric_label = read.get("rubric_label")
+            row.label, row.label_source = ((row.rubric_label, "tweetsumm-rubric") if rubric_only
+                                           else (read["checked_label"], "tweetsumm-reading"))
         unique.append(row)
     return unique
 
@@ -250,12 +253,8 @@ def evaluate_outcomes(settings: Settings, *, folds: int = 5, seeds: Sequence[int
 
 def _rubric_agreement(rows: list[Labelled]) -> float | None:
     """How often the TweetSumm rubric label agrees with the reading on the contacts labelled by one."""
-    if not HANDCHECK.exists():
-        return None
-    rubric = {json.loads(line)["id"]: json.loads(line)["rubric_label"] for line in HANDCHECK.read_text().splitlines()
-              if line.strip()}
-    checked = [r for r in rows if r.label_source == "tweetsumm-reading" and r.interaction.id in rubric]
-    return sum(rubric[r.interaction.id] == r.label for r in checked) / len(checked) if checked else None
+    checked = [r for r in rows if r.label_source == "tweetsumm-reading" and r.rubric_label is not None]
+    return sum(r.rubric_label == r.label for r in checked) / len(checked) if checked else None
 
 
 def format_result(result: dict) -> str:

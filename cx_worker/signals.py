@@ -100,7 +100,8 @@ _FIX = re.compile(
 # "Figured it out", "I'm booked!"). A plain "thanks" is `customer_thanks`, a weaker signal.
 _CONFIRM = re.compile(
     r"\b(it|that|this|everything|all|which) ('s |is |has |seems to be |seems to |appears to be |did )?(work|works|"
-    r"worked|working)\b(?!\s+(on|when|if|except|but|elsewhere|until))|\b(works|working|worked) (now|again|fine|great|perfectly|out)\b"
+    r"worked|working)\b(?!\s+(on|when|if|except|but|elsewhere|until))|"
+    r"\b(works|working|worked) (now|again|fine|great|perfectly|out)\b"
     r"(?!\s+(on|with|in|when|if|for|except|but|other|elsewhere))|\b(it|that|this|issue|"
     r"problem|all|everything)('s| is| has been| was| got)? (now )?(fixed|solved|sorted|resolved)\b|"
     r"\b(figured|sorted|worked) it out\b|\bdid the trick\b|\ball (good|sorted|fixed|clear|set)\b|"
