@@ -197,6 +197,29 @@ def tweetsumm_label(summaries: Sequence[Sequence[str] | str]) -> tuple[OutcomeLa
     return label, f"{label}: {top}/{len(votes)} annotators state it ({detail})"
 
 
+def reading_label(row: Mapping[str, Any]) -> tuple[OutcomeLabel, str]:
+    """The reference label of a read TweetSumm dialog (a `tweetsumm_handcheck.jsonl` row) and how it was reached.
+
+    A dialog read by two readers blind to each other takes their label when they agree; when they disagree, the
+    label of a third reading that saw both (`adjudication`); a disagreement not yet adjudicated, and a dialog read
+    once, take the first reading.
+
+    Returns:
+        The label and its provenance: "read once", "read twice, agreed", "read twice, adjudicated" or
+        "read twice, not adjudicated".
+    """
+    first = row["checked_label"]
+    second = (row.get("second_reading") or {}).get("label")
+    if second is None:
+        return first, "read once"
+    if second == first:
+        return first, "read twice, agreed"
+    adjudicated = (row.get("adjudication") or {}).get("label")
+    if adjudicated is None:
+        return first, "read twice, not adjudicated"
+    return adjudicated, "read twice, adjudicated"
+
+
 def tweetsumm_references(obj: Mapping[str, Any]) -> list[str]:
     """Each annotator's abstractive summary of a TweetSumm dialog, joined into one string."""
     return [" ".join(" ".join(s).split()) for s in obj["abstractive_summaries"]]

@@ -2,9 +2,9 @@
 
 `cx-worker outcomes evaluate`. The labelled contacts are the exemplars (`evals/datasets/exemplars.jsonl`) and the
 sample night (`labels.jsonl` over `data/contacts/`). ABCD labels come from the agent's logged actions (never shown
-to the classifier: the ACT lines are not in the turns); TweetSumm labels from a careful reading of the whole dialog
-(`tweetsumm_handcheck.jsonl`, `checked_label`; `evals/reading_guide.md`), or with `rubric_only` from the rubric over
-the human summaries (`rubric_label`), which agrees with the reading about two times in three.
+to the classifier: the ACT lines are not in the turns); TweetSumm labels from careful readings of the whole dialog
+(`tweetsumm_handcheck.jsonl`: two blind readings, a third where they differ; `evals/reading_guide.md`), or with
+`rubric_only` from the rubric over the human summaries (`rubric_label`), which agrees with a reading less often.
 
 For every fold the held-out contacts are classified exactly as at run time, by a classifier built from the other
 folds only: their kNN vote is taken over training-fold exemplars only, and the fusion model (with its confidence
@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cx_worker.datasets import reading_label
 from cx_worker.exemplars import document, read_exemplars
 from cx_worker.fusion import (
     TEMPERATURE,
@@ -59,8 +60,9 @@ def load_labelled(*, exemplars: Path, labels: Path, contacts: Path, handcheck: P
                   rubric_only: bool = False) -> list[Labelled]:
     """The exemplars and the labelled sample contacts.
 
-    A TweetSumm contact read by hand (a row in `handcheck`) gets the reading's label, or with `rubric_only` the
-    rubric's label recorded beside it, whatever label the exemplar file carries.
+    A TweetSumm contact read by hand (a row in `handcheck`) gets the readings' label (`datasets.reading_label`:
+    two readers' agreed label, or the adjudicated one), or with `rubric_only` the rubric's label recorded beside it,
+    whatever label the exemplar file carries.
     """
     checked: dict[str, dict] = {}
     if handcheck is not None and handcheck.exists():
@@ -89,7 +91,7 @@ def load_labelled(*, exemplars: Path, labels: Path, contacts: Path, handcheck: P
         if read is not None:
             row.rubric_label = read.get("rubric_label")
             row.label, row.label_source = ((row.rubric_label, "tweetsumm-rubric") if rubric_only
-                                           else (read["checked_label"], "tweetsumm-reading"))
+                                           else (reading_label(read)[0], "tweetsumm-reading"))
         unique.append(row)
     return unique
 

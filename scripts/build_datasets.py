@@ -22,6 +22,7 @@ from cx_worker.datasets import (  # noqa: E402
     TWEETSUMM_LICENCE,
     abcd_flows,
     abcd_to_interaction,
+    reading_label,
     tweetsumm_references,
     tweetsumm_to_interaction,
 )
@@ -52,8 +53,9 @@ def _labelled(r: dict, readings: dict[str, dict]) -> tuple[str, str, str]:
     read = readings.get(r["interaction"].id)
     if read is None:
         return r["label"], SOURCE_TAG[r["source"]], r["reason"]
-    return (read["checked_label"], READING_TAG,
-            f"read ({read.get('batch', 'final')}): {read['note']}; the rubric said {r['label']}")
+    label, how = reading_label(read)
+    note = read["adjudication"]["note"] if how == "read twice, adjudicated" else read["note"]
+    return label, READING_TAG, f"{how} ({read.get('batch', 'final')}): {note}; the rubric said {r['label']}"
 
 
 def _rank(record: dict, *, seed: int) -> str:
@@ -181,8 +183,9 @@ def _handcheck_summary(rows: list[dict], tweets: list[dict], sample_ids: set[str
     if not rows:
         return "Hand-check: not done yet."
     current = {r["interaction"].id: r["label"] for r in tweets}
-    lines = ["Readings (turns and summaries read, label written before seeing the rubric's) vs the rubric label; "
-             "batches fresh-2026-11 and full-2026-11 read by AI assistant sessions (`checked_by`):"]
+    lines = ["First readings (turns and summaries read, label written before seeing the rubric's) vs the rubric "
+             "label; batches fresh-2026-11 and full-2026-11, all second readings and adjudications by AI assistant "
+             "sessions (`checked_by`):"]
     for batch in dict.fromkeys(r.get("batch", "final") for r in rows):
         got = [r for r in rows if r.get("batch", "final") == batch]
         agree = sum(r["agrees"] for r in got)
@@ -195,12 +198,24 @@ def _handcheck_summary(rows: list[dict], tweets: list[dict], sample_ids: set[str
     if twice:
         agree = sum(r["second_reading"]["label"] == r["checked_label"] for r in twice)
         lines.append(f"  - read twice, blind to each other: {agree}/{len(twice)} agree ({agree / len(twice):.0%})")
+        how = Counter(reading_label(r)[1] for r in rows)
+        lines.append("  - reference label: " + ", ".join(f"{how[h]} {h}" for h in sorted(how)))
+        judged = [r for r in twice if reading_label(r)[1] == "read twice, adjudicated"]
+        if judged:
+            first = sum(reading_label(r)[0] == r["checked_label"] for r in judged)
+            second = sum(reading_label(r)[0] == r["second_reading"]["label"] for r in judged)
+            lines.append(f"  - adjudicated: the third reading sided with the first {first}/{len(judged)} times, "
+                         f"with the second {second}/{len(judged)}")
+    agree = sum(reading_label(r)[0] == r["rubric_label"] for r in rows)
+    lines.append(f"  - the rubric vs the reference label (`reading_label`): {agree}/{len(rows)} agree "
+                 f"({agree / len(rows):.0%})")
     unread = len({r["interaction"].id for r in tweets} - {r["id"] for r in rows})
     lines.append(f"  - TweetSumm dialogs without a reading (labelled by the rubric): {unread}")
     in_sample = [r for r in rows if r["id"] in sample_ids]
     if in_sample:
-        agree = sum(r["agrees"] for r in in_sample)
-        lines.append(f"  - sample contacts (labels.jsonl): {agree}/{len(in_sample)} agree")
+        agree = sum(reading_label(r)[0] == r["rubric_label"] for r in in_sample)
+        lines.append(f"  - sample contacts (labels.jsonl), the rubric vs the reference label: {agree}/{len(in_sample)}"
+                     " agree")
     stale = [r["id"] for r in rows if current.get(r["id"]) != r["rubric_label"]]
     if stale:
         lines.append(f"  WARNING: the rubric now labels {len(stale)} checked dialogs differently: {stale[:5]}")
@@ -250,20 +265,22 @@ the ROUGE reference) are not in the contact.
 - `exemplars.jsonl`: `Exemplar`s for the outcome classifier's vector store, none of them in the sample: every other
   TweetSumm dialog and a label-balanced subset of the other labelled ABCD chats (all of the rarer labels kept).
 - `tweetsumm_handcheck.jsonl`: `{{"id", "rubric_label", "checked_label", "agrees", "note", "batch", "in_sample",
-  "rubric_reason"}}` (`in_sample` as of writing): a careful reading (turns and summaries, made before looking at the
-  rubric label) of TweetSumm dialogs. `batch`: `dev` (30, read while drafting the rubric, which was tuned on
+  "rubric_reason", "second_reading", "adjudication"}}` (`in_sample` as of writing): careful readings (turns and
+  summaries, made before looking at the rubric label) of TweetSumm dialogs. `checked_label` is the first reading,
+  `second_reading` a second one made blind to it, `adjudication` a third that saw both where they differ; the
+  reference label (`cx_worker.datasets.reading_label`) is the agreed or adjudicated one. `batch`: `dev` (30, read while drafting the rubric, which was tuned on
   them), `tuning` (50, read blind; their errors drove the next rubric version), `final` (50, read blind against the
   frozen rubric v3;
   `rubric_label_at_check` is what v3 said, `rubric_label` what the shipped rubric says), `sample-extra` (18 sample
   contacts, read blind against the shipped rubric), `fresh-2026-11` (50 drawn at random among the unchecked, read
   blind by an AI assistant session, `checked_by`; the test a rubric v5 failed), `full-2026-11` (every dialog not yet
-  read, read blind by AI assistant sessions following `evals/reading_guide.md`; `second_reading` on 42 earlier
-  rows is a blind re-read, to measure how far two readers agree). How the rubric changed:
-  `evals/labelling_rubric.md`.
+  read, read blind by AI assistant sessions following `evals/reading_guide.md`). `second_reading`: every dialog
+  read again, blind, by other AI assistant sessions following the same guide (42 in the first pass, the other 515 in
+  a second). How the rubric changed: `evals/labelling_rubric.md`.
 
-Where a dialog has a reading, `labels.jsonl` and `exemplars.jsonl` carry the reading's label (`source`
-`tweetsumm-reading`, the rubric's label in `reason`); which contacts are sampled is still decided on the rubric
-label, so the sample night does not change when readings are added.
+Where a dialog has readings, `labels.jsonl` and `exemplars.jsonl` carry the reference label (`source`
+`tweetsumm-reading`; `reason` says how it was reached and what the rubric said); which contacts are sampled is
+still decided on the rubric label, so the sample night's contacts do not change when readings are added.
 
 {handcheck}
 

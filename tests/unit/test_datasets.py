@@ -13,6 +13,7 @@ from cx_worker.datasets import (
     abcd_flows,
     abcd_label,
     abcd_to_interaction,
+    reading_label,
     tweetsumm_label,
     tweetsumm_references,
     tweetsumm_to_interaction,
@@ -186,3 +187,16 @@ def test_tweetsumm_going_forward_is_not_an_escalation():
 ])
 def test_tweetsumm_rubric_rules(summary, expected):
     assert tweetsumm_label([summary])[0] == expected
+
+
+def test_two_readings_that_differ_take_the_adjudicated_label():
+    once = {"checked_label": "deflected"}
+    agreed = {**once, "second_reading": {"label": "deflected"}}
+    differ = {**once, "second_reading": {"label": "unresolved"}}
+    judged = {**differ, "adjudication": {"label": "unresolved", "note": "no path given"}}
+    assert reading_label(once) == ("deflected", "read once")
+    assert reading_label(agreed) == ("deflected", "read twice, agreed")
+    assert reading_label(differ) == ("deflected", "read twice, not adjudicated")
+    assert reading_label(judged) == ("unresolved", "read twice, adjudicated")
+    # An adjudication recorded where the readers agreed does not overrule them.
+    assert reading_label({**agreed, "adjudication": {"label": "resolved"}})[0] == "deflected"

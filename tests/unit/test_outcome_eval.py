@@ -98,6 +98,11 @@ def test_hand_checked_labels_replace_rubric_labels(tmp_path):
     assert next(r for r in rubric if r.interaction.id == row.interaction.id).label == third
     plain = load_labelled(exemplars=exemplars, labels=tmp_path / "none.jsonl", contacts=tmp_path, handcheck=None)
     assert next(r for r in plain if r.interaction.id == row.interaction.id).label == first_tweet["label"]
+    # Two readings that differ: the adjudicated label is the reference.
+    check.write_text(json.dumps({"id": first_tweet["interaction"]["id"], "checked_label": other, "rubric_label": third,
+                                 "second_reading": {"label": third}, "adjudication": {"label": third}}) + "\n")
+    judged = load_labelled(exemplars=exemplars, labels=tmp_path / "none.jsonl", contacts=tmp_path, handcheck=check)
+    assert next(r for r in judged if r.interaction.id == row.interaction.id).label == third
 
 
 def test_the_evaluate_command_prints_and_writes_the_metrics(tmp_path, capsys, monkeypatch):
