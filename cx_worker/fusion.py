@@ -9,7 +9,8 @@ outcomes (abandoned, escalated) are not drowned by resolved.
 
 The confidence is not the raw class probability (class weighting skews those): it is the probability that the
 predicted label is right, mapped from the top probability by a logistic curve fitted on out-of-fold predictions
-of the exemplars themselves (Platt scaling). A model file records the signal version and feature names it was
+of the exemplars themselves (Platt scaling). The same out-of-fold predictions give the model's confusion matrix,
+which the run report uses to say how far its outcome rates can be trusted. A model file records the signal version and feature names it was
 fitted with; a model that does not match the running code is not used.
 """
 
@@ -86,6 +87,9 @@ class FusionModel:
     fitted_at: str = ""
     exemplars_digest: str = ""          # the exemplars it was fitted on (`exemplars_digest`); "" if not from a store
     words: dict | None = None           # the outcome-words model (`text_model.TextModel.to_dict`); None: not used
+    # Out-of-fold confusion of the model on its own exemplars (the calibration folds), {"labels",
+    # "rows_true_cols_predicted"}: how often each true label is predicted as each label (`outcome_report.adjusted`).
+    confusion: dict | None = None
 
     @property
     def word_model(self) -> TextModel | None:
@@ -131,9 +135,11 @@ def fit(x: np.ndarray, y: Sequence[str], *, l2: float = L2, class_weight_power: 
     boost = dict(CLASS_BOOST if class_boost is None else class_boost)
     weights = _fit_weights(x, y, classes, l2=l2, power=class_weight_power, boost=boost)
     calibration = (1.0, 0.0)
+    confusion = None
     if calibrate and len(classes) > 1:
         folds = stratified_folds(y, CALIBRATION_FOLDS, seed=seed)
         top, right = [], []
+        counts = np.zeros((len(classes), len(classes)), dtype=int)
         for test in folds:
             train = np.setdiff1d(np.arange(len(y)), test)
             sub = [y[i] for i in train]
@@ -142,10 +148,13 @@ def fit(x: np.ndarray, y: Sequence[str], *, l2: float = L2, class_weight_power: 
             p = softmax(x[test] @ w[:-1] + w[-1])
             top += list(p.max(axis=1))
             right += [sub_classes[j] == y[i] for j, i in zip(p.argmax(axis=1), test)]
+            for j, i in zip(p.argmax(axis=1), test):
+                counts[classes.index(y[i]), classes.index(sub_classes[j])] += 1
         calibration = _platt(np.array(top), np.array(right, dtype=float))
+        confusion = {"labels": classes, "rows_true_cols_predicted": counts.tolist()}
     return FusionModel(classes=classes, feature_names=feature_names(), weights=weights.tolist(),
                        calibration=calibration, trained_on=dict(Counter(y)),
-                       fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                       fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), confusion=confusion)
 
 
 def knn(queries: np.ndarray, bank: np.ndarray, bank_labels: Sequence[str], *, k: int,
@@ -238,6 +247,8 @@ def ensure_model(collection, path: Path, *, k: int, refit: bool = False) -> Fusi
     collection cannot train one.
     """
     model = None if refit else load_model(path)
+    if model is not None and model.confusion is None and len(model.classes) > 1:
+        model = None  # fitted before models kept their out-of-fold confusion matrix, which the run report shows
     if model is not None and model.exemplars_digest:
         got = collection.get(include=["metadatas"])
         if exemplars_digest(got["ids"], got["metadatas"]) != model.exemplars_digest:
@@ -247,6 +258,12 @@ def ensure_model(collection, path: Path, *, k: int, refit: bool = False) -> Fusi
         if model is not None:
             save_model(model, path)
     return model
+
+
+def saved_confusion(path: Path) -> dict | None:
+    """The out-of-fold confusion matrix of the model at `path` (see `FusionModel.confusion`), or None."""
+    model = load_model(path)
+    return model.confusion if model is not None else None
 
 
 def stratified_folds(labels: Sequence[str], n_folds: int, *, seed: int = 0) -> list[np.ndarray]:

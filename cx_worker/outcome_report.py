@@ -8,7 +8,8 @@ the free-text `customer_intent`: a fixed vocabulary groups contacts, free text s
 Rates are shares of the group's contacts: true resolution = labelled resolved (a repeat contact turns the
 earlier contact unresolved, so this is already net of repeats); deflection, escalation, abandonment likewise;
 repeat-contact rate = contacts the same customer came back about within `repeat_days` (`repeated_by`), which
-can still grow when later nights find repeats. Bot drop-off points: for contacts a bot took part in, the bot
+can still grow when later nights find repeats. With the classifier's out-of-fold confusion matrix the section
+also says how far the labels can be trusted (`trust`): per-label precision, recall and bias on the exemplars. Bot drop-off points: for contacts a bot took part in, the bot
 turn after which the customer abandoned (the contact ended without a customer reply, or was labelled
 abandoned) or asked for a human (or was handed to one), counted against the contacts that reached that turn.
 """
@@ -17,7 +18,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from cx_worker.models import OUTCOME_LABELS, Interaction
 
@@ -25,12 +29,14 @@ NO_INTENT = "(no after-call work)"
 _GROUPS = ("queue", "channel", "intent")
 
 
-def outcome_report(store, run_id: str) -> dict[str, Any]:
+def outcome_report(store, run_id: str, *, confusion: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Outcome rates per queue, channel and intent, and bot drop-off points, for one run.
 
     Args:
         store: The run store (`Store`).
         run_id: The run.
+        confusion: The classifier's out-of-fold confusion matrix (`FusionModel.confusion`); with it the report
+            says how far the rates can be trusted (`trust`).
 
     Returns:
         {"run_id", "contacts", "intent_source", "overall": row, "groups": {"queue"|"channel"|"intent": [row]},
@@ -58,7 +64,28 @@ def outcome_report(store, run_id: str) -> dict[str, Any]:
         "overall": _rates("all contacts", rows),
         "groups": {g: [_rates(key, members) for key, members in sorted(_by(rows, g).items())] for g in _GROUPS},
         "drop_offs": drop_offs(rows),
+        "trust": trust(confusion) if confusion else None,
     }
+
+
+def trust(confusion: Mapping[str, Any]) -> dict[str, Any]:
+    """How far the run's outcome labels can be trusted, from the classifier's out-of-fold confusion matrix on its
+    labelled exemplars: per label, precision (of the contacts given the label, the share that truly had it), recall
+    (of those that truly had it, the share found) and bias (contacts given the label per contact truly so: above 1
+    the rate reads high).
+
+    No rates corrected by this matrix: on held-out nights of 200 labelled contacts, the correction cut the
+    resolved-rate error from 0.079 to 0.028 on nights mixed like the exemplars, but raised it from 0.012 to 0.207 on
+    nights of ABCD chats only. The errors differ by source, and a contact centre's contacts are not this mix.
+    """
+    labels = list(confusion["labels"])
+    matrix = np.asarray(confusion["rows_true_cols_predicted"], dtype=float)
+    truly, predicted = matrix.sum(axis=1), matrix.sum(axis=0)
+    per_label = [{"label": label, "exemplars": int(truly[i]),
+                  "precision": matrix[i, i] / predicted[i] if predicted[i] else None,
+                  "recall": matrix[i, i] / truly[i] if truly[i] else None,
+                  "bias": predicted[i] / truly[i] if truly[i] else None} for i, label in enumerate(labels)]
+    return {"per_label": per_label, "exemplars": int(matrix.sum())}
 
 
 def outcome_table(report: dict[str, Any]) -> list[dict[str, Any]]:

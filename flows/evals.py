@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from cx_worker import run as stages
 from cx_worker.acw import build_llm
 from cx_worker.crm import open_crm
+from cx_worker.fusion import MODEL_FILE, saved_confusion
 from cx_worker.outcome_report import outcome_report
 from cx_worker.settings import Settings
 from cx_worker.store import Store
@@ -35,7 +36,8 @@ def evals(run_id: str, suite: str | None = None, use_judge: bool = True) -> dict
         with stages.llm_endpoint(settings, needed=wants_llm) as base_url:
             llm = build_llm(settings, base_url=base_url) if (wants_llm and base_url) else None
             report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm,
-                                  outcome_report=outcome_report(store, run_id))
+                                  outcome_report=outcome_report(
+                                      store, run_id, confusion=saved_confusion(settings.models_dir / MODEL_FILE)))
         verdict = report.verdict.upper()
         create_markdown_artifact(
             f"# Re-judged run {run_id}\n\n**Verdict: {verdict}** with `{settings.thresholds}` "

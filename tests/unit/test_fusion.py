@@ -55,6 +55,12 @@ def test_fit_learns_the_signals_and_gives_calibrated_probabilities():
     right = np.array([p == t for p, t in zip(labels, y)])
     if (~right).any():
         assert confidence[right].mean() > confidence[~right].mean()
+    # The out-of-fold predictions behind the calibration are kept as a confusion matrix: every exemplar once,
+    # on the row of its true label.
+    matrix = np.array(model.confusion["rows_true_cols_predicted"])
+    assert model.confusion["labels"] == model.classes and matrix.sum() == len(y)
+    assert list(matrix.sum(axis=1)) == [y.count(c) for c in model.classes]
+    assert np.trace(matrix) / matrix.sum() > 0.75  # mostly right out of fold too
 
 
 def test_model_round_trip_and_stale_models_are_not_used(tmp_path):

@@ -3,7 +3,9 @@
 import json
 
 from cx_worker.models import Interaction
-from cx_worker.outcome_report import NO_INTENT, outcome_report, outcome_table
+import numpy as np
+
+from cx_worker.outcome_report import NO_INTENT, outcome_report, outcome_table, trust
 from cx_worker.report import _env
 from cx_worker.settings import PROJECT_ROOT
 from cx_worker.signals import as_evidence, detect
@@ -85,3 +87,26 @@ def test_table_artifact_rows_and_the_html_partial(tmp_path):
     assert "<script" not in html and "http" not in html  # plain tables, no external assets
     empty = outcome_report(Store(tmp_path / "empty.sqlite"), "none")
     assert 'id="no-drop-offs"' in _env.get_template("_outcomes.html.j2").render(outcome_report=empty)
+
+
+# A classifier that calls a fifth of resolved contacts deflected and finds every deflection (as the CV shows).
+_CONFUSION = {"labels": ["resolved", "deflected", "escalated", "abandoned", "unresolved"],
+              "rows_true_cols_predicted": [[80, 20, 0, 0, 0], [0, 50, 0, 0, 0], [0, 5, 45, 0, 0], [0, 0, 0, 10, 0],
+                                           [0, 10, 0, 0, 40]]}
+
+
+def test_trust_per_label():
+    t = trust(_CONFUSION)
+    by = {r["label"]: r for r in t["per_label"]}
+    assert by["resolved"]["precision"] == 1.0 and by["resolved"]["recall"] == 0.8 and by["resolved"]["bias"] == 0.8
+    assert by["deflected"]["precision"] == 50 / 85 and by["deflected"]["bias"] == 85 / 50 and t["exemplars"] == 260
+    assert trust({"labels": ["resolved", "deflected"], "rows_true_cols_predicted": [[3, 0], [0, 0]]})[
+        "per_label"][1] == {"label": "deflected", "exemplars": 0, "precision": None, "recall": None, "bias": None}
+
+
+def test_the_report_says_how_far_to_trust_its_rates(tmp_path):
+    report = outcome_report(_store(tmp_path), "r1", confusion=_CONFUSION)
+    html = _env.get_template("_outcomes.html.j2").render(outcome_report=report)
+    assert 'id="outcome-trust"' in html and "<td>resolved</td><td>100</td><td>100%</td><td>80%</td><td>0.80</td>" in html
+    plain = _env.get_template("_outcomes.html.j2").render(outcome_report=outcome_report(_store(tmp_path / "b"), "r1"))
+    assert "is not known for this run" in plain
