@@ -10,8 +10,8 @@ outcomes (abandoned, escalated) are not drowned by resolved.
 The confidence is not the raw class probability (class weighting skews those): it is the probability that the
 predicted label is right, mapped from the top probability by a logistic curve fitted on out-of-fold predictions
 of the exemplars themselves (Platt scaling). The same out-of-fold predictions give the model's confusion matrix,
-which the run report uses to say how far its outcome rates can be trusted. A model file records the signal version and feature names it was
-fitted with; a model that does not match the running code is not used.
+which the run report uses to say how far its outcome rates can be trusted. A model file records the signal version
+and feature names it was fitted with; a model that does not match the running code is not used.
 """
 
 from __future__ import annotations

@@ -9,9 +9,10 @@ Rates are shares of the group's contacts: true resolution = labelled resolved (a
 earlier contact unresolved, so this is already net of repeats); deflection, escalation, abandonment likewise;
 repeat-contact rate = contacts the same customer came back about within `repeat_days` (`repeated_by`), which
 can still grow when later nights find repeats. With the classifier's out-of-fold confusion matrix the section
-also says how far the labels can be trusted (`trust`): per-label precision, recall and bias on the exemplars. Bot drop-off points: for contacts a bot took part in, the bot
-turn after which the customer abandoned (the contact ended without a customer reply, or was labelled
-abandoned) or asked for a human (or was handed to one), counted against the contacts that reached that turn.
+also says how far the labels can be trusted (`trust`): per-label precision, recall and bias on the exemplars.
+Bot drop-off points: for contacts a bot took part in, the bot turn after which the customer abandoned (the contact
+ended without a customer reply, or was labelled abandoned) or asked for a human (or was handed to one), counted
+against the contacts that reached that turn.
 """
 
 from __future__ import annotations

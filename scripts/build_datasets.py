@@ -268,11 +268,11 @@ the ROUGE reference) are not in the contact.
   "rubric_reason", "second_reading", "adjudication"}}` (`in_sample` as of writing): careful readings (turns and
   summaries, made before looking at the rubric label) of TweetSumm dialogs. `checked_label` is the first reading,
   `second_reading` a second one made blind to it, `adjudication` a third that saw both where they differ; the
-  reference label (`cx_worker.datasets.reading_label`) is the agreed or adjudicated one. `batch`: `dev` (30, read while drafting the rubric, which was tuned on
-  them), `tuning` (50, read blind; their errors drove the next rubric version), `final` (50, read blind against the
-  frozen rubric v3;
-  `rubric_label_at_check` is what v3 said, `rubric_label` what the shipped rubric says), `sample-extra` (18 sample
-  contacts, read blind against the shipped rubric), `fresh-2026-11` (50 drawn at random among the unchecked, read
+  reference label (`cx_worker.datasets.reading_label`) is the agreed or adjudicated one. `batch`: `dev` (30, read
+  while drafting the rubric, which was tuned on them), `tuning` (50, read blind; their errors drove the next rubric
+  version), `final` (50, read blind against the frozen rubric v3; `rubric_label_at_check` is what v3 said,
+  `rubric_label` what the shipped rubric says), `sample-extra` (18 sample contacts, read blind against the shipped
+  rubric), `fresh-2026-11` (50 drawn at random among the unchecked, read
   blind by an AI assistant session, `checked_by`; the test a rubric v5 failed), `full-2026-11` (every dialog not yet
   read, read blind by AI assistant sessions following `evals/reading_guide.md`). `second_reading`: every dialog
   read again, blind, by other AI assistant sessions following the same guide (42 in the first pass, the other 515 in

@@ -107,7 +107,8 @@ def test_trust_per_label():
 def test_the_report_says_how_far_to_trust_its_rates(tmp_path):
     report = outcome_report(_store(tmp_path), "r1", confusion=_CONFUSION)
     html = _env.get_template("_outcomes.html.j2").render(outcome_report=report)
-    assert 'id="outcome-trust"' in html and "<td>resolved</td><td>100</td><td>100%</td><td>80%</td><td>0.80</td>" in html
+    assert 'id="outcome-trust"' in html
+    assert "<td>resolved</td><td>100</td><td>100%</td><td>80%</td><td>0.80</td>" in html
     plain = _env.get_template("_outcomes.html.j2").render(outcome_report=outcome_report(_store(tmp_path / "b"), "r1"))
     assert "is not known for this run" in plain
     older = {k: v for k, v in report.items() if k != "trust"}  # a section stored before `trust` existed
