@@ -88,7 +88,7 @@ class FusionModel:
     exemplars_digest: str = ""          # the exemplars it was fitted on (`exemplars_digest`); "" if not from a store
     words: dict | None = None           # the outcome-words model (`text_model.TextModel.to_dict`); None: not used
     # Out-of-fold confusion of the model on its own exemplars (the calibration folds), {"labels",
-    # "rows_true_cols_predicted"}: how often each true label is predicted as each label (`outcome_report.adjusted`).
+    # "rows_true_cols_predicted"}: how often each true label is predicted as each label (`outcome_report.trust`).
     confusion: dict | None = None
 
     @property

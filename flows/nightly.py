@@ -19,7 +19,7 @@ from cx_worker import run as stages
 from cx_worker.acw import build_llm, load_dispositions
 from cx_worker.crm import open_crm
 from cx_worker.exemplars import ensure_exemplars, open_collection
-from cx_worker.fusion import MODEL_FILE, ensure_model, saved_confusion
+from cx_worker.fusion import MODEL_FILE, ensure_model
 from cx_worker.repeats import open_contacts
 from cx_worker.settings import Settings
 from cx_worker.source import source_key as stages_source_key
@@ -96,8 +96,7 @@ def nightly(
                     finish(in_flight.popleft())
             logger.info("read %d, new %d, rejected %d", pulled.read, pulled.new, pulled.rejected)
             with _timed(seconds, "evals"):
-                outcomes_by_group = outcome_report(
-                    store, run_id, confusion=saved_confusion(settings.models_dir / MODEL_FILE))
+                outcomes_by_group = outcome_report(store, run_id, confusion=model.confusion if model else None)
                 llm = build_llm(settings, base_url=base_url) if base_url else None
                 report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm,
                                       outcome_report=outcomes_by_group)

@@ -183,6 +183,7 @@ def _handcheck_summary(rows: list[dict], tweets: list[dict], sample_ids: set[str
     if not rows:
         return "Hand-check: not done yet."
     current = {r["interaction"].id: r["label"] for r in tweets}
+    reference = {r["id"]: reading_label(r) for r in rows}
     lines = ["First readings (turns and summaries read, label written before seeing the rubric's) vs the rubric "
              "label; batches fresh-2026-11 and full-2026-11, all second readings and adjudications by AI assistant "
              "sessions (`checked_by`):"]
@@ -198,22 +199,22 @@ def _handcheck_summary(rows: list[dict], tweets: list[dict], sample_ids: set[str
     if twice:
         agree = sum(r["second_reading"]["label"] == r["checked_label"] for r in twice)
         lines.append(f"  - read twice, blind to each other: {agree}/{len(twice)} agree ({agree / len(twice):.0%})")
-        how = Counter(reading_label(r)[1] for r in rows)
+        how = Counter(reference[r["id"]][1] for r in rows)
         lines.append("  - reference label: " + ", ".join(f"{how[h]} {h}" for h in sorted(how)))
-        judged = [r for r in twice if reading_label(r)[1] == "read twice, adjudicated"]
+        judged = [r for r in twice if reference[r["id"]][1] == "read twice, adjudicated"]
         if judged:
-            first = sum(reading_label(r)[0] == r["checked_label"] for r in judged)
-            second = sum(reading_label(r)[0] == r["second_reading"]["label"] for r in judged)
+            first = sum(reference[r["id"]][0] == r["checked_label"] for r in judged)
+            second = sum(reference[r["id"]][0] == r["second_reading"]["label"] for r in judged)
             lines.append(f"  - adjudicated: the third reading sided with the first {first}/{len(judged)} times, "
                          f"with the second {second}/{len(judged)}")
-    agree = sum(reading_label(r)[0] == r["rubric_label"] for r in rows)
+    agree = sum(reference[r["id"]][0] == r["rubric_label"] for r in rows)
     lines.append(f"  - the rubric vs the reference label (`reading_label`): {agree}/{len(rows)} agree "
                  f"({agree / len(rows):.0%})")
     unread = len({r["interaction"].id for r in tweets} - {r["id"] for r in rows})
     lines.append(f"  - TweetSumm dialogs without a reading (labelled by the rubric): {unread}")
     in_sample = [r for r in rows if r["id"] in sample_ids]
     if in_sample:
-        agree = sum(reading_label(r)[0] == r["rubric_label"] for r in in_sample)
+        agree = sum(reference[r["id"]][0] == r["rubric_label"] for r in in_sample)
         lines.append(f"  - sample contacts (labels.jsonl), the rubric vs the reference label: {agree}/{len(in_sample)}"
                      " agree")
     stale = [r["id"] for r in rows if current.get(r["id"]) != r["rubric_label"]]

@@ -45,8 +45,9 @@ def test_nightly_flow_on_five_contacts(harness, cassette, llm_base_url, tmp_path
     assert {n["status"] for n in notes} == {status}
     report = json.loads((tmp_path / "cx" / "reports" / summary["run_id"] / "report.json").read_text())
     assert report["verdict"] == summary["eval"]["verdict"] and len(report["thresholds_sha256"]) == 64
-    assert "<strong>" + report["verdict"].upper() in (tmp_path / "cx" / "reports" / summary["run_id"] /
-                                                      "report.html").read_text()
+    html = (tmp_path / "cx" / "reports" / summary["run_id"] / "report.html").read_text()
+    assert "<strong>" + report["verdict"].upper() in html
+    assert '<table id="outcome-trust">' in html  # the fitted model's out-of-fold confusion reached the report
     store = Store(tmp_path / "cx" / "store.sqlite")
     for n in notes:  # nothing the LLM saw, nor any note, holds the contacts' personal data
         assert find_pii(json.dumps(n["payload"]["work"])) == []
