@@ -12,11 +12,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from cx_worker import run as stages
-from cx_worker.acw import _delimited, build_llm, load_dispositions
-from cx_worker.llm_server import CHAT_FORMAT, ensure_weights
+from cx_worker.drafting.after_call_work import _delimited, load_dispositions
+from cx_worker.drafting.draft import draft
+from cx_worker.drafting.prepare import prepare_contacts
+from cx_worker.llm.client import build_llm
+from cx_worker.llm.server import CHAT_FORMAT, ensure_weights
 from cx_worker.models import Interaction
-from cx_worker.settings import PROJECT_ROOT, Settings
+from cx_worker.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 from cx_worker.store import Store
 from tests.support.fault_llm import FaultLLM, LoggedRequest
 
@@ -52,14 +56,14 @@ class Bench:
 
     def redact(self, interactions: list[Interaction]) -> list[Interaction]:
         """Redacted (and cut to `max_transcript_tokens`) exactly as the nightly's redact stage does."""
-        return stages.redact(interactions, store=self.store, run_id="bench", enabled=self.settings.redact,
+        return prepare_contacts(interactions, store=self.store, run_id="bench", enabled=self.settings.redact,
                              max_tokens=self.settings.max_transcript_tokens)
 
     def draft(self, interactions: list[Interaction], *, llm, settings: Settings | None = None,
               run_id: str = "bench") -> Counter:
         """`cx_worker.run.draft` as the nightly calls it (a fresh `Bench` per run: stored work is reused)."""
         settings = settings or self.settings
-        return stages.draft(interactions, llm=llm, settings=settings,
+        return draft(interactions, llm=llm, settings=settings,
                             dispositions=load_dispositions(settings.dispositions), store=self.store, run_id=run_id)
 
 

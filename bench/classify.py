@@ -28,13 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from cx_worker.classify import classify
-from cx_worker.embeddings import MiniLMEmbedding
-from cx_worker.exemplars import _metadata, document, read_exemplars
-from cx_worker.fusion import fit_from_collection
 from cx_worker.models import Interaction
-from cx_worker.settings import PROJECT_ROOT
-from cx_worker.signals import detect
+from cx_worker.outcomes.classify import classify
+from cx_worker.outcomes.embeddings import MiniLMEmbedding
+from cx_worker.outcomes.exemplars import _metadata, document, read_exemplars
+from cx_worker.outcomes.fusion import fit_from_collection
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from cx_worker.outcomes.signals import detect
 
 
 def _timed(fn, *args, **kwargs):

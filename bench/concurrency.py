@@ -28,8 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 from bench._common import Bench, captured_requests, load, sample_contacts
-from cx_worker.acw import build_llm, build_messages, load_dispositions, output_model
-from cx_worker.llm_server import EmbeddedServer
+from cx_worker.drafting.after_call_work import build_messages, load_dispositions, output_model
+from cx_worker.llm.client import build_llm
+from cx_worker.llm.server import EmbeddedServer
 from cx_worker.models import Interaction
 from cx_worker.settings import Settings
 from tests.support.fault_llm import FaultLLM

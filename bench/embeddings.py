@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from cx_worker.embeddings import MiniLMEmbedding
+from cx_worker.outcomes.embeddings import MiniLMEmbedding
 
 _OPENERS = ["Hi,", "Hello,", "Good morning,", "Hey there,", "Yes,", "Sorry,", "Okay,", "Thanks,"]
 _REQUESTS = [

@@ -29,8 +29,9 @@ from pathlib import Path
 from langchain_core.callbacks import BaseCallbackHandler
 
 from bench._common import Bench, captured_requests, load, raw_llama, sample_contacts, server_kwargs
-from cx_worker.acw import build_llm, load_dispositions, prompt_hash
-from cx_worker.llm_server import EmbeddedServer
+from cx_worker.drafting.after_call_work import load_dispositions, prompt_hash
+from cx_worker.llm.client import build_llm
+from cx_worker.llm.server import EmbeddedServer
 from cx_worker.settings import Settings
 
 _PERF = re.compile(r"llama_perf_context_print:\s+(prompt eval|eval|total) time =\s+([\d.]+) ms /\s+(\d+)")

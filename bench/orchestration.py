@@ -30,7 +30,7 @@ from pathlib import Path
 
 import psutil
 
-from cx_worker.settings import PROJECT_ROOT
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 from tests.support.fault_llm import FaultLLM
 
 CLI = PROJECT_ROOT / ".venv" / "bin" / "cx-worker"
@@ -86,7 +86,7 @@ import hashlib
 
 import numpy as np
 
-from cx_worker import embeddings
+from cx_worker.outcomes import embeddings
 
 
 def _hash_vectors(self, input):

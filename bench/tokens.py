@@ -7,7 +7,7 @@ The contacts (data/contacts/sample.jsonl) are redacted and cut as the nightly do
 records every request body: calls per contact come from that real draft run. Token counts use the embedded
 model's own chat template and tokenizer (vocab-only GGUF load): the prompt is what llama.cpp renders from the
 body, system prompt + tool schema (the `tools` of the body, which Qwen's template puts into the system turn) +
-transcript, and is compared with our estimate (`cx_worker.context_limit.estimate_tokens`, as `acw` reserves it for
+transcript, and is compared with our estimate (`cx_worker.drafting.context_limit.estimate_tokens`, as `acw` reserves it for
 the rate limiter). `--real N` then drafts N contacts against the embedded server and reads `usage` back.
 
 Targets: one call per contact; prompt <= transcript + 500 tokens; the static prefix (system prompt + tool schema)
@@ -20,9 +20,10 @@ import argparse
 import json
 
 from bench._common import Bench, Prompts, captured_requests, common_prefix, load, sample_contacts, stats
-from cx_worker.acw import _delimited, build_llm, load_dispositions, prompt_hash
-from cx_worker.context_limit import estimate_tokens
-from cx_worker.llm_server import EmbeddedServer
+from cx_worker.drafting.after_call_work import _delimited, load_dispositions, prompt_hash
+from cx_worker.drafting.context_limit import estimate_tokens
+from cx_worker.llm.client import build_llm
+from cx_worker.llm.server import EmbeddedServer
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -48,22 +48,17 @@ def cmd_nightly(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps(summary))
     else:
-        from cx_worker.summary import summary_text
+        from cx_worker.ops.summary import summary_text
 
         print(summary_text(summary))
     return EXIT_PASS if summary["eval"]["verdict"] == "pass" else EXIT_BREACH
 
 
 def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker.classify import classify
-    from cx_worker.exemplars import ensure_exemplars, open_collection
-    from cx_worker.source import Read, read_interactions
+    from cx_worker.ingest.source import Read, read_interactions
+    from cx_worker.outcomes.classifier import Classifier
 
-    from cx_worker.fusion import MODEL_FILE, ensure_model
-
-    collection = open_collection(settings.chroma_path)
-    ensure_exemplars(collection, settings.exemplars)
-    model = ensure_model(collection, settings.models_dir / MODEL_FILE, k=settings.knn_k)
+    classifier = Classifier.open(settings, repeats=False)
     good, bad = [], 0
     for item in read_interactions(args.input):
         if isinstance(item, Read):
@@ -75,9 +70,7 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
     with args.output.open("w") as out:
         for start in range(0, len(good), 64):
             chunk = good[start:start + 64]
-            for interaction, outcome in zip(chunk, classify(chunk, collection=collection, k=settings.knn_k,
-                                                            model=model,
-                                                            review_confidence=settings.review_confidence)):
+            for interaction, outcome in zip(chunk, classifier.classify(chunk)):
                 out.write(json.dumps({"id": interaction.id, **outcome.model_dump()}) + "\n")
     print(f"classified {len(good)} contacts into {args.output}" + (f"; {bad} lines skipped" if bad else ""),
           file=sys.stderr)
@@ -85,13 +78,13 @@ def cmd_classify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_exemplars(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker.exemplars import add_exemplars, open_collection, read_exemplars
+    from cx_worker.outcomes.exemplars import add_exemplars, open_collection, read_exemplars
 
     collection = open_collection(settings.chroma_path)
     counts = add_exemplars(read_exemplars(args.file or settings.exemplars), collection=collection)
     print(f"exemplars upserted: {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))});"
           f" collection now holds {collection.count()}")
-    from cx_worker.fusion import MODEL_FILE, ensure_model
+    from cx_worker.outcomes.fusion import MODEL_FILE, ensure_model
 
     path = settings.models_dir / MODEL_FILE
     model = ensure_model(collection, path, k=settings.knn_k, refit=True)
@@ -101,9 +94,9 @@ def cmd_exemplars(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_label(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker.corrections import CorrectionError, correct_outcome
-    from cx_worker.exemplars import open_collection
-    from cx_worker.fusion import MODEL_FILE
+    from cx_worker.outcomes.corrections import CorrectionError, correct_outcome
+    from cx_worker.outcomes.exemplars import open_collection
+    from cx_worker.outcomes.fusion import MODEL_FILE
     from cx_worker.store import Store
 
     try:
@@ -119,7 +112,7 @@ def cmd_label(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_outcomes(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker.outcome_eval import evaluate_outcomes, format_result
+    from cx_worker.outcomes.evaluate import evaluate_outcomes, format_result
 
     result = evaluate_outcomes(settings, folds=args.folds, seeds=args.seeds, rubric_only=args.rubric_only)
     out = settings.data_dir / "evals" / "outcomes_cv.json"
@@ -131,7 +124,7 @@ def cmd_outcomes(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_crm(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker.crm import open_crm
+    from cx_worker.delivery.crm import open_crm
 
     crm = open_crm(settings)
     if args.crm_command == "list":
@@ -162,7 +155,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker.crm import open_crm
+    from cx_worker.delivery.crm import open_crm
     from cx_worker.store import Store
 
     if Store(settings.store_path).run(args.run) is None:
@@ -174,7 +167,7 @@ def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker.audit import audit_trail, format_trail
+    from cx_worker.governance.audit import audit_trail, format_trail
 
     trail = audit_trail(args.id, settings=settings)
     if trail is None:
@@ -185,8 +178,8 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker import review
-    from cx_worker.crm import open_crm
+    from cx_worker.delivery.crm import open_crm
+    from cx_worker.governance import review
     from cx_worker.store import Store
 
     store, crm = Store(settings.store_path), open_crm(settings)
@@ -219,7 +212,7 @@ def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
             review.edit(args.id, store=store, crm=crm, by=args.by, reason=args.reason or "", summary=args.summary,
                         crm_note=args.note)
         elif action == "relabel":
-            from cx_worker.exemplars import open_collection
+            from cx_worker.outcomes.exemplars import open_collection
 
             review.relabel(args.id, args.label, store=store, crm=crm, collection=open_collection(settings.chroma_path),
                            by=args.by, reason=args.reason or "")
@@ -231,14 +224,14 @@ def cmd_review(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_llm(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker.llm_server import serve_forever
+    from cx_worker.llm.server import serve_forever
 
     serve_forever(settings, port=args.port)
     return EXIT_PASS
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from cx_worker.ingest import ingest
+    from cx_worker.ingest.convert import ingest
 
     side = args.metadata_output or args.output.with_name(args.output.name.removesuffix(".jsonl") + ".metadata.jsonl")
     report = ingest(args.paths, output=args.output, metadata_output=side)

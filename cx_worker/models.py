@@ -1,7 +1,7 @@
 """Domain models: the contract between the stages of the nightly run and with the LLM.
 
 Field descriptions double as the JSON Schema the LLM sees, so they are written for it.
-`python -m cx_worker.models` (or `cx-worker schemas`) writes them to `schemas/`.
+`cx-worker schemas` writes them to `schemas/`.
 """
 
 from __future__ import annotations
@@ -151,7 +151,3 @@ def write_schemas(folder: Path) -> list[Path]:
         written.append(path)
     return written
 
-
-if __name__ == "__main__":  # pragma: no cover
-    for p in write_schemas(Path(__file__).resolve().parent.parent / "schemas"):
-        print(p)

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from cx_worker.bundled import bundled_path
 
 
 class Settings(BaseSettings):
@@ -59,32 +59,32 @@ class Settings(BaseSettings):
     )
 
     source: Path | str = Field(
-        default=PROJECT_ROOT / "data" / "contacts",
+        default=bundled_path("contacts"),
         description="Where contacts come from: a folder (or fsspec URL, e.g. s3://bucket/contacts/) of canonical "
         "Interaction JSONL files and vendor exports, or a SQL table of turns (sqlite:///x.db#table).",
     )
     data_dir: Path = Field(default=Path(".cx"), description="Store, Chroma, reports, models live here.")
     dispositions: Path = Field(
-        default=PROJECT_ROOT / "config" / "dispositions.yaml", description="Disposition taxonomy (ops-owned)."
+        default=bundled_path("config", "dispositions.yaml"), description="Disposition taxonomy (ops-owned)."
     )
     thresholds: Path = Field(
-        default=PROJECT_ROOT / "evals" / "suites" / "nightly.yaml",
+        default=bundled_path("suites", "nightly.yaml"),
         description="Governance suite: metrics, thresholds, weights, sample sizes (governance-owned).",
     )
     exemplars: Path = Field(
-        default=PROJECT_ROOT / "evals" / "datasets" / "exemplars.jsonl",
+        default=bundled_path("datasets", "exemplars.jsonl"),
         description="Labelled exemplar contacts that seed the outcome classifier.",
     )
     labelled: Path = Field(
-        default=PROJECT_ROOT / "evals" / "datasets" / "labels.jsonl",
+        default=bundled_path("datasets", "labels.jsonl"),
         description="Reference outcome labels (id, label) for the outcome-accuracy metric.",
     )
     reference_summaries: Path = Field(
-        default=PROJECT_ROOT / "evals" / "datasets" / "references.jsonl",
+        default=bundled_path("datasets", "references.jsonl"),
         description="Human reference summaries (id, summaries) for the ROUGE-L metric.",
     )
     disposition_map: Path = Field(
-        default=PROJECT_ROOT / "evals" / "datasets" / "abcd_subflow_dispositions.yaml",
+        default=bundled_path("datasets", "abcd_subflow_dispositions.yaml"),
         description="Reference dispositions of labelled contacts, by queue/subflow prefix.",
     )
     redact: bool = Field(default=True, description="Redact personal data before anything reaches the LLM.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from cx_worker.summary import summary_markdown
+from cx_worker.ops.summary import summary_markdown
 
 
 def publish_artifacts(summary: dict, report, outcome_rows: list[dict] | None = None) -> None:

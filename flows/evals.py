@@ -11,15 +11,17 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from cx_worker import run as stages
-from cx_worker.acw import build_llm
-from cx_worker.crm import open_crm
-from cx_worker.fusion import MODEL_FILE, saved_confusion
-from cx_worker.outcome_report import outcome_report
+from cx_worker.delivery.crm import open_crm
+from cx_worker.governance.evaluate import load_suite
+from cx_worker.governance.verdict import judge_run
+from cx_worker.llm.client import build_llm
+from cx_worker.llm.server import llm_endpoint
+from cx_worker.outcomes.fusion import MODEL_FILE, saved_confusion
+from cx_worker.outcomes.report import outcome_report
 from cx_worker.settings import Settings
 from cx_worker.store import Store
 
-judge = task(stages.judge, name="evals", cache_policy=NO_CACHE)
+judge = task(judge_run, name="evals", cache_policy=NO_CACHE)
 
 
 @flow(name="cx-evals")
@@ -30,10 +32,8 @@ def evals(run_id: str, suite: str | None = None, use_judge: bool = True) -> dict
     try:
         if store.run(run_id) is None:
             raise ValueError(f"no run {run_id!r} in {settings.store_path}")
-        from cx_worker.governance import load_suite
-
         wants_llm = use_judge and load_suite(settings.thresholds).needs_judge()
-        with stages.llm_endpoint(settings, needed=wants_llm) as base_url:
+        with llm_endpoint(settings, needed=wants_llm) as base_url:
             llm = build_llm(settings, base_url=base_url) if (wants_llm and base_url) else None
             report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm,
                                   outcome_report=outcome_report(

@@ -6,34 +6,79 @@ environment (secrets never become flow parameters, which Prefect stores).
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import chain
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from cx_worker import run as stages
-from cx_worker.acw import build_llm, load_dispositions
-from cx_worker.crm import open_crm
-from cx_worker.exemplars import ensure_exemplars, open_collection
-from cx_worker.fusion import MODEL_FILE, ensure_model
-from cx_worker.repeats import open_contacts
+from cx_worker.delivery.crm import open_crm
+from cx_worker.delivery.write_back import write_back
+from cx_worker.drafting.after_call_work import Disposition, load_dispositions
+from cx_worker.drafting.draft import chunk_size, draft_contacts
+from cx_worker.drafting.prepare import prepare_contacts
+from cx_worker.drafting.questions import load_questions
+from cx_worker.governance.verdict import holds_write_back, judge_run
+from cx_worker.ingest.pull import Pulled, advance_watermark, pull_chunks
+from cx_worker.ingest.source import source_key
+from cx_worker.llm.client import build_llm
+from cx_worker.llm.server import llm_endpoint
+from cx_worker.models import Interaction
+from cx_worker.ops.progress import progress_bar
+from cx_worker.ops.summary import run_summary
+from cx_worker.outcomes.classifier import Classifier, ContactVectors, embed_contacts
+from cx_worker.outcomes.report import outcome_report, outcome_table
 from cx_worker.settings import Settings
-from cx_worker.source import source_key as stages_source_key
 from cx_worker.store import Store, new_run_id
-from cx_worker.questions import load_questions
-from cx_worker.outcome_report import outcome_report, outcome_table
-from cx_worker.summary import progress_bar, run_summary
 from flows.artifacts import publish_artifacts
 from flows.runners import SettingsDaskTaskRunner, SettingsThreadPoolTaskRunner, task_runner
 
-draft_chunk = task(stages.draft_chunk, name="redact-and-draft", cache_policy=NO_CACHE)
-classify = task(stages.outcomes, name="outcome", cache_policy=NO_CACHE)
-judge = task(stages.judge, name="evals", cache_policy=NO_CACHE)
-write_back = task(stages.write_back, name="crm-write-back", cache_policy=NO_CACHE)
+
+@dataclass
+class DraftedChunk:
+    """A chunk back from `draft_chunk`: what the LLM saw, the draft counts, the outcome stage's vectors, where it
+    ran (host:pid) and how long each step took there."""
+
+    redacted: list[Interaction]
+    counts: Counter
+    worker: str
+    vectors: ContactVectors = field(default_factory=ContactVectors)
+    seconds: Counter = field(default_factory=Counter)
+
+
+@task(name="redact-and-draft", cache_policy=NO_CACHE)
+def draft_chunk(
+    chunk: list[Interaction], *, settings: Settings, run_id: str, base_url: str | None,
+    dispositions: tuple[Disposition, ...],
+) -> DraftedChunk:
+    """Redact, embed and draft one chunk with its own store connection and LLM client: it runs in any thread or
+    process (a Dask worker) that reaches the store."""
+    seconds: Counter = Counter()
+    store = Store(settings.store_path)
+    try:
+        with _timed(seconds, "redact"):
+            redacted = prepare_contacts(chunk, store=store, run_id=run_id, enabled=settings.redact,
+                                        max_tokens=settings.max_transcript_tokens)
+        with _timed(seconds, "embed"):
+            vectors = embed_contacts(redacted)
+        with _timed(seconds, "draft"):
+            counts = draft_contacts(redacted, settings=settings, dispositions=dispositions, store=store,
+                                    run_id=run_id, base_url=base_url)
+    finally:
+        store.close()
+    return DraftedChunk(redacted=redacted, counts=counts, worker=f"{socket.gethostname()}:{os.getpid()}",
+                        vectors=vectors, seconds=seconds)
+
+
+classify = task(Classifier.classify_and_store, name="outcome", cache_policy=NO_CACHE)
+judge = task(judge_run, name="evals", cache_policy=NO_CACHE)
+write_notes = task(write_back, name="crm-write-back", cache_policy=NO_CACHE)
 
 
 @flow(name="cx-nightly", log_prints=False, task_runner=SettingsThreadPoolTaskRunner())
@@ -46,24 +91,20 @@ def nightly(
     task runner (threads, or Dask workers), `chunks_in_flight` at a time, while the flow classifies the outcomes of
     finished chunks; evals then judge the whole run from the store, and write-back streams it from the store.
     """
-    overrides = {"source": source} if source else {}
-    settings = Settings(**overrides)
+    settings = Settings(**({"source": source} if source else {}))
     limit = None if all_contacts else (limit if limit is not None else settings.limit)
     store, crm = Store(settings.store_path), open_crm(settings)
     run_id = new_run_id()
-    store.start_run(run_id, config={"source": stages_source_key(settings.source), "limit": limit, "model": settings.llm_model,
-                                    "base_url": settings.llm_base_url or "embedded"})
+    store.start_run(run_id, config={"source": source_key(settings.source), "limit": limit,
+                                    "model": settings.llm_model, "base_url": settings.llm_base_url or "embedded"})
     logger = get_run_logger()
     try:
         dispositions = load_dispositions(settings.dispositions)
-        pulled = stages.Pulled()
-        chunks = stages.pull_chunks(settings, store=store, run_id=run_id, limit=limit, size=stages.chunk_size(settings),
-                                    pulled=pulled)
+        pulled = Pulled()
+        chunks = pull_chunks(settings, store=store, run_id=run_id, limit=limit, size=chunk_size(settings),
+                             pulled=pulled)
         first = next(chunks, None)
-        collection = open_collection(settings.chroma_path)
-        ensure_exemplars(collection, settings.exemplars)
-        model = ensure_model(collection, settings.models_dir / MODEL_FILE, k=settings.knn_k)
-        contacts = open_contacts(settings.chroma_path)
+        classifier = Classifier.open(settings)
         drafted: Counter = Counter()
         outcome_counts: Counter = Counter()
         workers: Counter = Counter()  # chunks per host:pid
@@ -77,14 +118,12 @@ def nightly(
             workers[done.worker] += 1
             seconds.update({f"chunks_{stage}": t for stage, t in done.seconds.items()})  # summed over chunks
             with _timed(seconds, "outcome"):
-                outcome_counts.update(classify(
-                    done.redacted, collection=collection, store=store, run_id=run_id, k=settings.knn_k,
-                    settings=settings, model=model, contacts=contacts, embeddings=done.vectors,
-                    issue_embeddings=done.issue_vectors, documents=done.documents or None))
+                outcome_counts.update(classify(classifier, done.redacted, store=store, run_id=run_id,
+                                               vectors=done.vectors))
             for _ in done.redacted if tick else ():
                 tick()
 
-        with stages.llm_endpoint(settings, needed=first is not None) as base_url:
+        with llm_endpoint(settings, needed=first is not None) as base_url:
             with progress_bar(limit or 0, enabled=progress) as tick, _timed(seconds, "pull_draft_outcome"):
                 in_flight: deque = deque()
                 for chunk in chain([first] if first else [], chunks):
@@ -96,17 +135,17 @@ def nightly(
                     finish(in_flight.popleft())
             logger.info("read %d, new %d, rejected %d", pulled.read, pulled.new, pulled.rejected)
             with _timed(seconds, "evals"):
-                outcomes_by_group = outcome_report(store, run_id, confusion=model.confusion if model else None)
+                outcomes_by_group = outcome_report(store, run_id, confusion=classifier.model.confusion
+                                                   if classifier.model else None)
                 llm = build_llm(settings, base_url=base_url) if base_url else None
                 report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm,
                                       outcome_report=outcomes_by_group)
-        html = paths["html"]
         with _timed(seconds, "write_back"):
-            notes = write_back(stages.run_interactions(store, run_id), store=store, crm=crm, run_id=run_id,
-                               settings=settings, dispositions=dispositions, hold=report.verdict != "pass")
-        stages.advance_watermark(settings, store=store, offsets=pulled.offsets)
+            notes = write_notes(store.run_interactions(run_id), store=store, crm=crm, run_id=run_id,
+                                settings=settings, dispositions=dispositions, hold=holds_write_back(report))
+        advance_watermark(settings, store=store, offsets=pulled.offsets)
         summary = run_summary(run_id, pulled=pulled, drafted=drafted, outcomes=outcome_counts, notes=notes,
-                              report=report, report_html=html, store=store,
+                              report=report, report_html=paths["html"], store=store,
                               questions=load_questions(settings.questions))
         summary["workers"] = dict(workers)
         summary["stage_seconds"] = {k: round(v, 1) for k, v in seconds.items()}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cx_worker.datasets import (  # noqa: E402
+from cx_worker.ingest.datasets import (  # noqa: E402
     ABCD_LICENCE,
     TWEETSUMM_LICENCE,
     abcd_flows,
@@ -269,7 +269,7 @@ the ROUGE reference) are not in the contact.
   "rubric_reason", "second_reading", "adjudication"}}` (`in_sample` as of writing): careful readings (turns and
   summaries, made before looking at the rubric label) of TweetSumm dialogs. `checked_label` is the first reading,
   `second_reading` a second one made blind to it, `adjudication` a third that saw both where they differ; the
-  reference label (`cx_worker.datasets.reading_label`) is the agreed or adjudicated one. `batch`: `dev` (30, read
+  reference label (`cx_worker.ingest.datasets.reading_label`) is the agreed or adjudicated one. `batch`: `dev` (30, read
   while drafting the rubric, which was tuned on them), `tuning` (50, read blind; their errors drove the next rubric
   version), `final` (50, read blind against the frozen rubric v3; `rubric_label_at_check` is what v3 said,
   `rubric_label` what the shipped rubric says), `sample-extra` (18 sample contacts, read blind against the shipped

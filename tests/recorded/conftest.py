@@ -36,7 +36,7 @@ def llm_base_url():
     if not RECORDING:
         yield REPLAY_BASE_URL
         return
-    from cx_worker.llm_server import EmbeddedServer
+    from cx_worker.llm.server import EmbeddedServer
     from cx_worker.settings import Settings
 
     with EmbeddedServer(Settings()) as server:

@@ -4,10 +4,12 @@ import json
 
 import pytest
 
-from cx_worker.acw import build_llm, load_dispositions, write_after_call_work
+from cx_worker.drafting.after_call_work import load_dispositions, write_after_call_work
+from cx_worker.llm.client import build_llm
 from cx_worker.models import Interaction
-from cx_worker.redact import find_pii, redact_interaction
-from cx_worker.settings import PROJECT_ROOT, Settings
+from cx_worker.redaction.redactor import find_pii, redact_interaction
+from cx_worker.settings import Settings
+from tests.support.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.recorded
 SAMPLE = [Interaction.model_validate_json(line) for line in

@@ -8,11 +8,13 @@ import json
 
 import pytest
 
-from cx_worker.acw import build_llm, load_dispositions, write_after_call_work
-from cx_worker.adapters import Parsed, parse_file
-from cx_worker.language import detect_language, with_language
-from cx_worker.redact import redact_interaction
-from cx_worker.settings import PROJECT_ROOT, Settings
+from cx_worker.drafting.after_call_work import load_dispositions, write_after_call_work
+from cx_worker.ingest.adapters import Parsed, parse_file
+from cx_worker.ingest.language import detect_language, with_language
+from cx_worker.llm.client import build_llm
+from cx_worker.redaction.redactor import redact_interaction
+from cx_worker.settings import Settings
+from tests.support.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.recorded
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "raw_tweetsumm_non_english.jsonl"

@@ -13,11 +13,13 @@ import json
 
 import pytest
 
-from cx_worker.acw import AcwError, build_llm, build_messages, load_dispositions, write_after_call_work
-from cx_worker.injection import batch_identifiers, check_output, identifiers, system_prompt_quote
+from cx_worker.drafting.after_call_work import AcwError, build_messages, load_dispositions, write_after_call_work
+from cx_worker.guard.outbound import batch_identifiers, check_output, identifiers, system_prompt_quote
+from cx_worker.llm.client import build_llm
 from cx_worker.models import Interaction
-from cx_worker.redact import redact_interaction
-from cx_worker.settings import PROJECT_ROOT, Settings
+from cx_worker.redaction.redactor import redact_interaction
+from cx_worker.settings import Settings
+from tests.support.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.recorded
 PROBE = {r["id"]: r for r in map(json.loads, (PROJECT_ROOT / "evals" / "datasets" / "injection_probe.jsonl")

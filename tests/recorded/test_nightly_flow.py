@@ -6,10 +6,10 @@ import shutil
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from cx_worker.crm import SqliteCrm
-from cx_worker.redact import find_pii
-from cx_worker.settings import PROJECT_ROOT
+from cx_worker.delivery.crm import SqliteCrm
+from cx_worker.redaction.redactor import find_pii
 from cx_worker.store import Store
+from tests.support.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.recorded
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"

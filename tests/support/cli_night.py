@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cx_worker.settings import PROJECT_ROOT
+from tests.support.paths import PROJECT_ROOT
 
 CLI = PROJECT_ROOT / ".venv" / "bin" / "cx-worker"
 

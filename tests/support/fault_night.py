@@ -12,12 +12,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cx_worker import run as stages
-from cx_worker.acw import _delimited, build_llm, load_dispositions, prompt_hash
-from cx_worker.crm import SqliteCrm
-from cx_worker.settings import PROJECT_ROOT, Settings
+from cx_worker.delivery.crm import SqliteCrm
+from cx_worker.delivery.write_back import write_back
+from cx_worker.drafting.after_call_work import _delimited, load_dispositions, prompt_hash
+from cx_worker.drafting.draft import draft
+from cx_worker.drafting.prepare import prepare_contacts
+from cx_worker.ingest.pull import advance_watermark, pull
+from cx_worker.llm.client import build_llm
+from cx_worker.settings import Settings
 from cx_worker.store import Store
 from tests.support.fault_llm import TRANSPORT_FAULTS, FaultLLM
+from tests.support.paths import PROJECT_ROOT
 
 EXEMPLARS = PROJECT_ROOT / "evals" / "datasets" / "exemplars.jsonl"
 
@@ -85,14 +90,14 @@ def run_fault_night(
         run_id = "fault-night"
         started = time.perf_counter()
         store.start_run(run_id, config={})
-        pulled = stages.pull(settings, store=store, run_id=run_id, limit=None)
-        redacted = stages.redact(pulled.interactions, store=store, run_id=run_id, enabled=True,
+        pulled = pull(settings, store=store, run_id=run_id, limit=None)
+        redacted = prepare_contacts(pulled.interactions, store=store, run_id=run_id, enabled=True,
                                  max_tokens=settings.max_transcript_tokens)
-        drafted = stages.draft(redacted, llm=build_llm(settings), settings=settings, dispositions=dispositions,
+        drafted = draft(redacted, llm=build_llm(settings), settings=settings, dispositions=dispositions,
                                store=store, run_id=run_id)
-        stages.write_back(redacted, store=store, crm=crm, run_id=run_id, settings=settings,
+        write_back(redacted, store=store, crm=crm, run_id=run_id, settings=settings,
                           dispositions=dispositions, hold=False)
-        stages.advance_watermark(settings, store=store, offsets=pulled.offsets)
+        advance_watermark(settings, store=store, offsets=pulled.offsets)
         wall = time.perf_counter() - started
         requests = list(llm_server.requests)
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from cx_worker.adapters import Failed, Parsed, UnreadableFile, detect, parse_file
 from cx_worker.cli import main
-from cx_worker.settings import PROJECT_ROOT
+from cx_worker.ingest.adapters import Failed, Parsed, UnreadableFile, detect, parse_file
+from tests.support.paths import PROJECT_ROOT
 
 FORMATS = PROJECT_ROOT / "tests" / "fixtures" / "formats"
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
@@ -86,7 +86,7 @@ def test_genesys_details_without_transcripts_are_metadata_only():
 
 
 def test_genesys_transcript_is_joined_to_its_details(tmp_path):
-    from cx_worker.source import Read, Rejected, read_interactions
+    from cx_worker.ingest.source import Read, Rejected, read_interactions
 
     for name in ("genesys_cloud_analytics_conversation_details_query_result.json",
                  "synthetic_genesys_transcript_e578dec2.json"):

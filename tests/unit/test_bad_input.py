@@ -4,12 +4,15 @@ import json
 import shutil
 from types import SimpleNamespace
 
-from cx_worker import run as stages
-from cx_worker.acw import load_dispositions
-from cx_worker.context_limit import estimate_tokens, fit_transcript
+from cx_worker.drafting.after_call_work import load_dispositions
+from cx_worker.drafting.context_limit import estimate_tokens, fit_transcript
+from cx_worker.drafting.draft import draft
+from cx_worker.drafting.prepare import prepare_contacts
+from cx_worker.ingest.pull import advance_watermark, pull
 from cx_worker.models import Interaction
-from cx_worker.settings import PROJECT_ROOT, Settings
+from cx_worker.settings import Settings
 from cx_worker.store import Store
+from tests.support.paths import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 FORMATS = FIXTURES / "formats"
@@ -60,15 +63,15 @@ def test_a_batch_mixing_good_and_broken_files_loses_no_good_contact(tmp_path):
     settings = Settings(source=src, data_dir=tmp_path / "cx", llm_model="fake", max_transcript_tokens=1500)
     store = Store(settings.store_path)
     store.start_run("r1", config={})
-    pulled = stages.pull(settings, store=store, run_id="r1", limit=None)
+    pulled = pull(settings, store=store, run_id="r1", limit=None)
     good = ["abcd-dev-61", "tweetsumm-07d8535b2d415be455b4c3b9f0e5a2ce", "abcd-dev-167",
             "tweetsumm-0df2c1c9fb123dffde7fd8cabb69c4ed", "abcd-dev-256", "no-times", "long", "stereo_std_1.mp3",
             "csv-1", "csv-2"]
     assert [i.id for i in pulled.interactions] == good
-    redacted = stages.redact(pulled.interactions, store=store, run_id="r1", enabled=True,
+    redacted = prepare_contacts(pulled.interactions, store=store, run_id="r1", enabled=True,
                              max_tokens=settings.max_transcript_tokens)
     llm = FakeLLM()
-    drafted = stages.draft(redacted, llm=llm, settings=settings, dispositions=load_dispositions(settings.dispositions),
+    drafted = draft(redacted, llm=llm, settings=settings, dispositions=load_dispositions(settings.dispositions),
                            store=store, run_id="r1")
     assert drafted["drafted"] == len(good)
 
@@ -88,9 +91,9 @@ def test_a_batch_mixing_good_and_broken_files_loses_no_good_contact(tmp_path):
     assert store.contact("long")["redacted"]["metadata"]["truncated"]["dropped_turns"] > 0
 
     # The watermark moves past everything read: the next night reads nothing again.
-    stages.advance_watermark(settings, store=store, offsets=pulled.offsets)
+    advance_watermark(settings, store=store, offsets=pulled.offsets)
     store.start_run("r2", config={})
-    again = stages.pull(settings, store=store, run_id="r2", limit=None)
+    again = pull(settings, store=store, run_id="r2", limit=None)
     assert again.interactions == [] and store.quarantined(run_id="r2") == []
 
 

@@ -12,15 +12,17 @@ import logging
 import openai
 import pytest
 
-from cx_worker import batch_api
-from cx_worker.acw import build_llm, load_dispositions, prompt_hash, write_after_call_work
-from cx_worker.batch_api import draft_batch, openai_client, request_body
+from cx_worker.drafting import batch_api
+from cx_worker.drafting.after_call_work import load_dispositions, prompt_hash, write_after_call_work
+from cx_worker.drafting.batch_api import draft_batch, openai_client, request_body
+from cx_worker.llm.client import build_llm
 from cx_worker.models import Interaction
-from cx_worker.redact import redact_interaction
-from cx_worker.settings import PROJECT_ROOT, Settings
+from cx_worker.redaction.redactor import redact_interaction
+from cx_worker.settings import Settings
 from cx_worker.store import Store
 from tests.support.fake_batch_api import FakeBatchAPI
 from tests.support.fault_llm import FaultLLM
+from tests.support.paths import PROJECT_ROOT
 
 KEY = "cx-test-key-batch-7f3a9c"  # fake: must never reach the store or the logs
 DISPOSITIONS = load_dispositions(Settings().dispositions)
@@ -287,7 +289,8 @@ def test_the_nightly_flow_drafts_a_night_in_one_batch_and_batch_mode_needs_an_en
     error before anything runs."""
     import subprocess
 
-    from tests.unit.test_scale_out import CLI, CONTACTS as NIGHT, _env
+    from tests.unit.test_scale_out import CLI, _env
+    from tests.unit.test_scale_out import CONTACTS as NIGHT
 
     with FakeBatchAPI() as api:
         env = _env(tmp_path, api.base_url, CX_LLM_MODE="batch", CX_BATCH_POLL_SECONDS="0.05", CX_LLM_API_KEY=KEY)

@@ -2,11 +2,11 @@ import json
 
 import chromadb
 
-from cx_worker.classify import classify, vote
 from cx_worker.cli import main
-from cx_worker.exemplars import add_exemplars, document, open_collection
 from cx_worker.models import Exemplar, Interaction
-from cx_worker.settings import PROJECT_ROOT
+from cx_worker.outcomes.classify import classify, vote
+from cx_worker.outcomes.exemplars import add_exemplars, document, open_collection
+from tests.support.paths import PROJECT_ROOT
 
 
 def _contact(iid: str, *texts: str) -> Interaction:

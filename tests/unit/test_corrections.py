@@ -2,13 +2,13 @@
 
 import json
 
-from cx_worker.classify import classify
 from cx_worker.cli import main
-from cx_worker.exemplars import open_collection
-from cx_worker.fusion import MODEL_FILE, load_model
 from cx_worker.models import Interaction
-from cx_worker.settings import PROJECT_ROOT
+from cx_worker.outcomes.classify import classify
+from cx_worker.outcomes.exemplars import open_collection
+from cx_worker.outcomes.fusion import MODEL_FILE, load_model
 from cx_worker.store import Store
+from tests.support.paths import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 

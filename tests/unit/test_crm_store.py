@@ -1,4 +1,5 @@
-from cx_worker.crm import SqliteCrm, note_key
+from cx_worker.delivery.crm import SqliteCrm
+from cx_worker.delivery.notes import note_key
 from cx_worker.store import Store
 
 

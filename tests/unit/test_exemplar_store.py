@@ -2,10 +2,10 @@
 
 import chromadb
 
-from cx_worker import exemplars as store
-from cx_worker.exemplars import add_exemplars, ensure_exemplars, open_collection, read_exemplars, seed_key
 from cx_worker.models import Exemplar
-from cx_worker.settings import PROJECT_ROOT
+from cx_worker.outcomes import exemplars as store
+from cx_worker.outcomes.exemplars import add_exemplars, ensure_exemplars, open_collection, read_exemplars, seed_key
+from tests.support.paths import PROJECT_ROOT
 
 SMALL = PROJECT_ROOT / "tests" / "fixtures" / "exemplars_small.jsonl"
 

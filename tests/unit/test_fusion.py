@@ -3,14 +3,22 @@
 import numpy as np
 import pytest
 
-from cx_worker import fusion
-from cx_worker.classify import decide
-from cx_worker.fusion import (
-    FusionModel, feature_names, features, fit, knn, load_model, save_model, stratified_folds, training_features,
+from cx_worker.models import Interaction
+from cx_worker.outcomes import fusion
+from cx_worker.outcomes.classify import decide
+from cx_worker.outcomes.folds import stratified_folds
+from cx_worker.outcomes.fusion import (
+    FusionModel,
+    feature_names,
+    features,
+    fit,
+    knn,
+    load_model,
+    save_model,
+    training_features,
     vote_shares,
 )
-from cx_worker.models import Interaction
-from cx_worker.signals import FEATURES
+from cx_worker.outcomes.signals import FEATURES
 
 
 def _synthetic(n_per_class=60, seed=0):
@@ -120,8 +128,8 @@ def test_vote_shares_are_similarity_weighted():
 def test_ensure_model_refits_when_the_exemplars_change(tmp_path):
     import chromadb
 
-    from cx_worker.exemplars import add_exemplars, open_collection, read_exemplars
-    from cx_worker.settings import PROJECT_ROOT
+    from cx_worker.outcomes.exemplars import add_exemplars, open_collection, read_exemplars
+    from tests.support.paths import PROJECT_ROOT
 
     seed = list(read_exemplars(PROJECT_ROOT / "tests" / "fixtures" / "exemplars_small.jsonl"))[:24]
     collection = open_collection(tmp_path, name="refit", client=chromadb.EphemeralClient())

@@ -6,9 +6,17 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from cx_worker.cli import main
-from cx_worker.governance import load_suite
-from cx_worker.judge import ClaimCheck, FaithfulnessJudgement
-from cx_worker.metrics import CrmNoteTone, EvalItem, Faithfulness, RougeL, SummaryLength, rouge_l, tone_problems
+from cx_worker.governance.evaluate import load_suite
+from cx_worker.governance.judge import ClaimCheck, FaithfulnessJudgement
+from cx_worker.governance.metrics import (
+    CrmNoteTone,
+    EvalItem,
+    Faithfulness,
+    RougeL,
+    SummaryLength,
+    rouge_l,
+    tone_problems,
+)
 from tests.unit.test_run_stages import WORK, FakeLLM, _night, collection, env  # noqa: F401 (fixtures)
 
 BAD = "The agent refunded $480 and emailed the receipt to jane.doe@example.com; the customer was happy."
@@ -111,12 +119,12 @@ def test_rouge_tone_and_length():
 
 
 def test_outcome_rates_section_renders_in_the_report(env):
-    from cx_worker import run as stages
-    from cx_worker.outcome_report import outcome_report, outcome_table
+    from cx_worker.governance.verdict import judge_run
+    from cx_worker.outcomes.report import outcome_report, outcome_table
 
     _night(env, FakeLLM(WORK), "r1")
     section = outcome_report(env.store, "r1")
-    _, paths = stages.judge("r1", settings=env.settings, store=env.store, crm=env.crm, outcome_report=section)
+    _, paths = judge_run("r1", settings=env.settings, store=env.store, crm=env.crm, outcome_report=section)
     page = paths["html"].read_text()
     assert "True resolution" in page or "true resolution" in page.lower()
     assert any(row["group"] == "queue" for row in outcome_table(section))

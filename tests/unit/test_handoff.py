@@ -1,5 +1,5 @@
-from cx_worker.crm import render_note
-from cx_worker.handoff import handoff_brief
+from cx_worker.delivery.handoff import handoff_brief
+from cx_worker.delivery.notes import render_note
 from tests.unit.test_crm_store import _payload
 
 

@@ -8,13 +8,20 @@ import json
 import chromadb
 import pytest
 
-from cx_worker.acw import build_messages, load_dispositions
-from cx_worker.classify import classify
-from cx_worker.exemplars import add_exemplars, document, open_collection, read_exemplars
-from cx_worker.injection import (batch_identifiers, check_output, find, foreign_identifiers, identifiers, neutralise,
-                                 restore_turns, system_prompt_quote)
+from cx_worker.drafting.after_call_work import build_messages, load_dispositions
+from cx_worker.guard.inbound import find, neutralise, restore_turns
+from cx_worker.guard.outbound import (
+    batch_identifiers,
+    check_output,
+    foreign_identifiers,
+    identifiers,
+    system_prompt_quote,
+)
 from cx_worker.models import Interaction
-from cx_worker.settings import PROJECT_ROOT, Settings
+from cx_worker.outcomes.classify import classify
+from cx_worker.outcomes.exemplars import add_exemplars, document, open_collection, read_exemplars
+from cx_worker.settings import Settings
+from tests.support.paths import PROJECT_ROOT
 
 PROBE = [json.loads(line) for line in
          (PROJECT_ROOT / "evals" / "datasets" / "injection_probe.jsonl").read_text().splitlines()]

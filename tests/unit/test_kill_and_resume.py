@@ -26,9 +26,9 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from cx_worker.settings import PROJECT_ROOT
 from tests.support.cli_night import CLI, cli_env
 from tests.support.fault_llm import FaultLLM
+from tests.support.paths import PROJECT_ROOT
 
 CONTACTS = 30
 KEY = "cxtest-fake-api-key-DO-NOT-LEAK-7f3a9c01"  # deliberately fake; the test proves it is never written

@@ -2,14 +2,15 @@
 
 from types import SimpleNamespace
 
-from cx_worker import run as stages
-from cx_worker.acw import load_dispositions
-from cx_worker.adapters import Parsed, parse_file
-from cx_worker.language import detect_language, with_language
+from cx_worker.drafting.after_call_work import load_dispositions
+from cx_worker.drafting.draft import draft
+from cx_worker.ingest.adapters import Parsed, parse_file
+from cx_worker.ingest.language import detect_language, with_language
+from cx_worker.ingest.source import Read, read_interactions
 from cx_worker.models import Interaction
-from cx_worker.settings import PROJECT_ROOT, Settings
-from cx_worker.source import Read, read_interactions
+from cx_worker.settings import Settings
 from cx_worker.store import Store
+from tests.support.paths import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 
@@ -46,7 +47,7 @@ def test_the_llm_is_asked_for_the_crm_language_whatever_the_contact_language(tmp
 
     settings = Settings(data_dir=tmp_path, crm_language="de", llm_model="fake")
     store = Store(settings.store_path)
-    stages.draft([with_language(spanish)], llm=Recording(), settings=settings,
+    draft([with_language(spanish)], llm=Recording(), settings=settings,
                  dispositions=load_dispositions(settings.dispositions), store=store, run_id="r")
     system = sent[0][0].content
     assert "the hand-off context in German, whatever language the contact was in" in system

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from cx_worker.llama_compat import MaxCompletionTokens, translate
+from cx_worker.llm.llama_compat import MaxCompletionTokens, translate
 
 
 def test_translate_copies_the_cap_into_max_tokens() -> None:
@@ -93,7 +93,7 @@ def test_embedded_server_stops_at_max_completion_tokens() -> None:
     # The real server, as a run starts it: before the middleware it ignored the field and counted to ~200.
     from openai import OpenAI
 
-    from cx_worker.llm_server import EmbeddedServer
+    from cx_worker.llm.server import EmbeddedServer
     from cx_worker.settings import Settings
 
     settings = Settings()

@@ -15,14 +15,16 @@ import httpx
 import openai
 import pytest
 
-from cx_worker import run as stages
-from cx_worker.acw import AcwError, build_llm, build_messages, load_dispositions, write_after_call_work
-from cx_worker.injection import batch_identifiers
+from cx_worker.drafting.after_call_work import AcwError, build_messages, load_dispositions, write_after_call_work
+from cx_worker.guard.outbound import batch_identifiers
+from cx_worker.ingest.pull import pull
+from cx_worker.llm.client import build_llm
 from cx_worker.models import Interaction
-from cx_worker.settings import PROJECT_ROOT, Settings
+from cx_worker.settings import Settings
 from cx_worker.store import Store
 from tests.support.fault_llm import FAULT_KINDS, FaultLLM
 from tests.support.fault_night import run_fault_night
+from tests.support.paths import PROJECT_ROOT
 
 DISPOSITIONS = load_dispositions(Settings().dispositions)
 CONTACT = Interaction.model_validate_json(
@@ -118,7 +120,7 @@ def test_two_hundred_contacts_at_a_twenty_percent_fault_rate_lose_and_duplicate_
     # A re-run reads nothing new (watermark) and writes no second note.
     store = Store(tmp_path / "cx" / "store.sqlite")
     settings = Settings(source=tmp_path / "in", data_dir=tmp_path / "cx")
-    assert stages.pull(settings, store=store, run_id="again", limit=None).interactions == []
+    assert pull(settings, store=store, run_id="again", limit=None).interactions == []
     assert json.loads(json.dumps(night.faults))  # figures are plain data (bench prints them)
 
 

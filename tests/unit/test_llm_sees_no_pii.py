@@ -3,10 +3,11 @@
 import json
 from types import SimpleNamespace
 
-from cx_worker import run as stages
-from cx_worker.acw import load_dispositions
+from cx_worker.drafting.after_call_work import load_dispositions
+from cx_worker.drafting.draft import draft
+from cx_worker.drafting.prepare import prepare_contacts
 from cx_worker.models import Interaction
-from cx_worker.pii_eval import PROBE
+from cx_worker.redaction.evaluate import PROBE
 from cx_worker.settings import Settings
 from cx_worker.store import Store
 
@@ -39,8 +40,8 @@ def test_no_probe_value_reaches_the_llm(tmp_path):
     store = Store(settings.store_path)
     store.start_run("r1", config={})
     llm = RecordingChatModel()
-    redacted = stages.redact(contacts, store=store, run_id="r1", enabled=True, max_tokens=2800)
-    counts = stages.draft(redacted, llm=llm, settings=settings, dispositions=load_dispositions(settings.dispositions),
+    redacted = prepare_contacts(contacts, store=store, run_id="r1", enabled=True, max_tokens=2800)
+    counts = draft(redacted, llm=llm, settings=settings, dispositions=load_dispositions(settings.dispositions),
                           store=store, run_id="r1")
     assert counts["drafted"] == len(records) and len(llm.bodies) == len(records)
     for record, body in zip(records, llm.bodies, strict=True):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from cx_worker import llm_server
-from cx_worker.llm_server import WEIGHTS, EmbeddedLLMError, ensure_weights, free_port
+from cx_worker.llm import server as llm_server
+from cx_worker.llm.server import WEIGHTS, EmbeddedLLMError, ensure_weights, free_port
 
 CHUNK_BYTES = [b"GGUF" + bytes(range(256)) * 3, b"second chunk " * 50, b"\x00tail"]
 JOINED = b"".join(CHUNK_BYTES)

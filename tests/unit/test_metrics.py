@@ -1,4 +1,11 @@
-from cx_worker.metrics import EvalItem, Groundedness, OutcomeAccuracy, PiiLeakRate, SchemaValidRate, ungrounded_facts
+from cx_worker.governance.metrics import (
+    EvalItem,
+    Groundedness,
+    OutcomeAccuracy,
+    PiiLeakRate,
+    SchemaValidRate,
+    ungrounded_facts,
+)
 
 TRANSCRIPT = "customer: I was charged $40 twice on order 8812345\nagent: I refunded $40 to your card today."
 
@@ -46,7 +53,7 @@ def test_an_error_is_a_failure():
 
 
 def test_summary_language_compares_the_detected_language_with_the_crm_language():
-    from cx_worker.metrics import SummaryLanguage
+    from cx_worker.governance.metrics import SummaryLanguage
 
     english = _item(summary="The customer asked for a refund of the double charge and the agent issued it today.")
     spanish = _item("c2", summary="El cliente pidió el reembolso del cargo doble y el agente lo emitió hoy mismo.")
@@ -57,7 +64,7 @@ def test_summary_language_compares_the_detected_language_with_the_crm_language()
 
 def test_a_run_scored_page_by_page_scores_as_it_does_all_at_once():
     """Evals read a night page by page (memory flat); every metric's score must not depend on the paging."""
-    from cx_worker.metrics import METRICS
+    from cx_worker.governance.metrics import METRICS
 
     items = [
         _item("c1"),

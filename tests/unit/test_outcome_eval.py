@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from cx_worker import outcome_eval
 from cx_worker.cli import main
-from cx_worker.outcome_eval import cross_validate, load_labelled, scores
-from cx_worker.settings import PROJECT_ROOT
+from cx_worker.outcomes import evaluate as outcome_eval
+from cx_worker.outcomes.evaluate import cross_validate, load_labelled, scores
+from tests.support.paths import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 

@@ -2,14 +2,12 @@
 
 import json
 
+from cx_worker.governance.report import _env
 from cx_worker.models import Interaction
-import numpy as np
-
-from cx_worker.outcome_report import NO_INTENT, outcome_report, outcome_table, trust
-from cx_worker.report import _env
-from cx_worker.settings import PROJECT_ROOT
-from cx_worker.signals import as_evidence, detect
+from cx_worker.outcomes.report import NO_INTENT, outcome_report, outcome_table, trust
+from cx_worker.outcomes.signals import as_evidence, detect
 from cx_worker.store import Store
+from tests.support.paths import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 REAL = [Interaction.model_validate_json(line) for line in (FIXTURES / "night5.jsonl").read_text().splitlines()]

@@ -1,10 +1,10 @@
 import json
-from pathlib import Path
 
-from cx_worker.acw import build_messages, load_dispositions, output_model, prompt_hash
+from cx_worker.drafting.after_call_work import build_messages, load_dispositions, output_model, prompt_hash
+from cx_worker.llm.prompts import render_parts, templates
 from cx_worker.models import SCHEMA_MODELS, Interaction
-from cx_worker.prompts import render_parts, templates
-from cx_worker.settings import PROJECT_ROOT, Settings
+from cx_worker.settings import Settings
+from tests.support.paths import PROJECT_ROOT
 
 DISPOSITIONS = load_dispositions(Settings().dispositions)
 CONTACT = Interaction(id="c1", channel="chat", queue="billing", turns=[

@@ -2,10 +2,11 @@
 
 import pytest
 
-from cx_worker.acw import load_dispositions, output_model, prompt_hash
-from cx_worker.questions import load_questions, tally
-from cx_worker.settings import PROJECT_ROOT, Settings
-from cx_worker.summary import _question_tally
+from cx_worker.drafting.after_call_work import load_dispositions, output_model, prompt_hash
+from cx_worker.drafting.questions import load_questions, tally
+from cx_worker.ops.summary import _question_tally
+from cx_worker.settings import Settings
+from tests.support.paths import PROJECT_ROOT
 from tests.unit.test_run_stages import WORK, FakeLLM, _night, collection, env  # noqa: F401 (fixtures)
 
 QUESTIONS = PROJECT_ROOT / "config" / "questions.yaml"

@@ -7,11 +7,11 @@ import threading
 
 import pytest
 
-from cx_worker import run as stages
-from cx_worker.acw import load_dispositions, output_model
-from cx_worker.context_limit import estimate_tokens
+from cx_worker.drafting.after_call_work import load_dispositions, output_model
+from cx_worker.drafting.context_limit import estimate_tokens
+from cx_worker.drafting.draft import draft
+from cx_worker.llm.ratelimit import RateLimiter
 from cx_worker.models import Interaction
-from cx_worker.ratelimit import RateLimiter
 from cx_worker.settings import Settings
 from cx_worker.store import Store
 from tests.unit.test_run_stages import WORK, FakeLLM
@@ -117,7 +117,7 @@ def test_the_nightly_drafting_goes_through_the_limiter(tmp_path, monkeypatch):
                           status="pending")
     llm = FakeLLM(WORK)
     llm.max_tokens = 700
-    counts = stages.draft(contacts, llm=llm, settings=settings, dispositions=load_dispositions(settings.dispositions),
+    counts = draft(contacts, llm=llm, settings=settings, dispositions=load_dispositions(settings.dispositions),
                           store=store, run_id="r")
     assert counts["drafted"] == 6 and len(calls) == 6
     # prompt estimate + the tool definition sent beside it + max_tokens

@@ -1,5 +1,5 @@
 from cx_worker.models import Interaction
-from cx_worker.redact import find_pii, luhn_ok, redact_interaction
+from cx_worker.redaction.redactor import find_pii, luhn_ok, redact_interaction
 
 
 def _contact(*texts: str) -> Interaction:
@@ -42,9 +42,9 @@ def test_original_is_not_modified():
 
 # --- structured PII beyond email/phone/card, names, metadata, the probe set ---------------------------------------
 
-from cx_worker.pii import iban_ok  # noqa: E402
-from cx_worker.pii_eval import bundled_false_positives, probe_recall  # noqa: E402
-from cx_worker.redact import customer_names  # noqa: E402
+from cx_worker.redaction.detectors import iban_ok  # noqa: E402
+from cx_worker.redaction.evaluate import bundled_false_positives, probe_recall  # noqa: E402
+from cx_worker.redaction.redactor import customer_names  # noqa: E402
 
 
 def test_iban_national_ids_and_addresses_are_checked_and_typed():

@@ -6,12 +6,13 @@ from datetime import timedelta
 import chromadb
 import pytest
 
-from cx_worker import run as stages
-from cx_worker.exemplars import add_exemplars, open_collection, read_exemplars
 from cx_worker.models import Interaction, Outcome
-from cx_worker.repeats import issue_text, link_repeats
-from cx_worker.settings import PROJECT_ROOT, Settings
+from cx_worker.outcomes.classifier import Classifier
+from cx_worker.outcomes.exemplars import add_exemplars, open_collection, read_exemplars
+from cx_worker.outcomes.repeats import issue_text, link_repeats
+from cx_worker.settings import Settings
 from cx_worker.store import Store
+from tests.support.paths import PROJECT_ROOT
 
 SAMPLE = {row.id: row for row in map(Interaction.model_validate_json,
                                      (PROJECT_ROOT / "data" / "contacts" / "sample.jsonl").read_text().splitlines())}
@@ -95,10 +96,11 @@ def test_the_outcome_stage_links_repeats_and_fills_the_review_list(tmp_path, con
     few.write_text("\n".join((PROJECT_ROOT / "tests/fixtures/exemplars_small.jsonl").read_text().splitlines()[:20]))
     add_exemplars(read_exemplars(few), collection=exemplars)
     settings = Settings(data_dir=tmp_path, review_confidence=1.01)  # everything below: all flagged
-    stages.outcomes([FIRST], collection=exemplars, store=store, run_id="night-1", k=3, contacts=contacts,
-                    settings=settings)
-    stages.outcomes([REPEAT], collection=exemplars, store=store, run_id="night-2", k=3, contacts=contacts,
-                    settings=settings)
+    classifier = Classifier(collection=exemplars, model=None, contacts=contacts, k=3,
+                            review_confidence=settings.review_confidence, repeat_days=settings.repeat_days,
+                            repeat_similarity=settings.repeat_similarity)
+    classifier.classify_and_store([FIRST], store=store, run_id="night-1")
+    classifier.classify_and_store([REPEAT], store=store, run_id="night-2")
     assert store.outcome(FIRST.id)["label"] == "unresolved"
     assert store.outcome(REPEAT.id)["signals"]["repeat_of"][0]["id"] == FIRST.id
     review = store.review_list()

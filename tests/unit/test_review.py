@@ -3,8 +3,8 @@
 import json
 
 from cx_worker.cli import main
-from cx_worker.exemplars import open_collection
-from cx_worker.review import decisions, review_queue
+from cx_worker.governance.review import decisions, review_queue
+from cx_worker.outcomes.exemplars import open_collection
 from tests.unit.test_run_stages import WORK, FakeLLM, _night, collection, env  # noqa: F401 (fixtures)
 
 RISKY = {**WORK, "emotional_risk": {"flag": True, "reason": "says they will cancel"}}

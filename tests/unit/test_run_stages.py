@@ -7,12 +7,18 @@ from types import SimpleNamespace
 import chromadb
 import pytest
 
-from cx_worker import run as stages
-from cx_worker.acw import load_dispositions
-from cx_worker.crm import SqliteCrm
-from cx_worker.exemplars import add_exemplars, open_collection, read_exemplars
-from cx_worker.settings import PROJECT_ROOT, Settings
+from cx_worker.delivery.crm import SqliteCrm
+from cx_worker.delivery.write_back import write_back
+from cx_worker.drafting.after_call_work import load_dispositions
+from cx_worker.drafting.draft import draft
+from cx_worker.drafting.prepare import prepare_contacts
+from cx_worker.governance.verdict import judge_run
+from cx_worker.ingest.pull import advance_watermark, pull
+from cx_worker.outcomes.classifier import Classifier
+from cx_worker.outcomes.exemplars import add_exemplars, open_collection, read_exemplars
+from cx_worker.settings import Settings
 from cx_worker.store import Store
+from tests.support.paths import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 
@@ -69,15 +75,16 @@ def env(tmp_path, collection):
 
 def _night(e, llm, run_id, *, limit=None):
     e.store.start_run(run_id, config={})
-    pulled = stages.pull(e.settings, store=e.store, run_id=run_id, limit=limit)
-    redacted = stages.redact(pulled.interactions, store=e.store, run_id=run_id, enabled=True)
-    drafted = stages.draft(redacted, llm=llm, settings=e.settings, dispositions=e.dispositions, store=e.store,
+    pulled = pull(e.settings, store=e.store, run_id=run_id, limit=limit)
+    redacted = prepare_contacts(pulled.interactions, store=e.store, run_id=run_id, enabled=True)
+    drafted = draft(redacted, llm=llm, settings=e.settings, dispositions=e.dispositions, store=e.store,
                            run_id=run_id)
-    outcomes = stages.outcomes(redacted, collection=e.collection, store=e.store, run_id=run_id, k=5)
-    report, paths = stages.judge(run_id, settings=e.settings, store=e.store, crm=e.crm, llm=None)
-    notes = stages.write_back(redacted, store=e.store, crm=e.crm, run_id=run_id, settings=e.settings,
+    outcomes = Classifier(collection=e.collection, model=None, contacts=None, k=5).classify_and_store(
+        redacted, store=e.store, run_id=run_id)
+    report, paths = judge_run(run_id, settings=e.settings, store=e.store, crm=e.crm, llm=None)
+    notes = write_back(redacted, store=e.store, crm=e.crm, run_id=run_id, settings=e.settings,
                               dispositions=e.dispositions, hold=report.verdict != "pass")
-    stages.advance_watermark(e.settings, store=e.store, offsets=pulled.offsets)
+    advance_watermark(e.settings, store=e.store, offsets=pulled.offsets)
     return SimpleNamespace(pulled=pulled, drafted=drafted, outcomes=outcomes, report=report, notes=notes,
                            paths=paths)
 

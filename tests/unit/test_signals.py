@@ -5,8 +5,8 @@ import json
 import pytest
 
 from cx_worker.models import Interaction
-from cx_worker.settings import PROJECT_ROOT
-from cx_worker.signals import FEATURES, as_evidence, detect
+from cx_worker.outcomes.signals import FEATURES, as_evidence, detect
+from tests.support.paths import PROJECT_ROOT
 
 CASES = {row["case"]: Interaction.model_validate(row["interaction"]) for row in map(
     json.loads, (PROJECT_ROOT / "tests" / "fixtures" / "outcome_signals.jsonl").read_text().splitlines())}

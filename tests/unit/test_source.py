@@ -1,6 +1,6 @@
 import json
 
-from cx_worker.source import Read, Rejected, read_interactions
+from cx_worker.ingest.source import Read, Rejected, read_interactions
 
 GOOD = {"id": "c1", "channel": "chat", "turns": [{"speaker": "customer", "text": "hi"}]}
 

@@ -6,8 +6,8 @@ import sqlite3
 import fsspec
 import pytest
 
-from cx_worker.settings import PROJECT_ROOT
-from cx_worker.source import Read, Rejected, read_interactions, source_key, source_names
+from cx_worker.ingest.source import Read, Rejected, read_interactions, source_key, source_names
+from tests.support.paths import PROJECT_ROOT
 
 FORMATS = PROJECT_ROOT / "tests" / "fixtures" / "formats"
 GOOD = {"id": "c1", "channel": "chat", "turns": [{"speaker": "customer", "text": "hi there"}]}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cx_worker.source import Read, Rejected, read_interactions
+from cx_worker.ingest.source import Read, Rejected, read_interactions
 
 
 def _bindir() -> Path | None:

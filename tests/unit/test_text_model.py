@@ -2,11 +2,13 @@
 
 import numpy as np
 
-from cx_worker import fusion, outcome_eval, text_model
-from cx_worker.classify import decide
-from cx_worker.exemplars import document
 from cx_worker.models import Interaction
-from cx_worker.text_model import fit_text, out_of_fold, terms
+from cx_worker.outcomes import evaluate as outcome_eval
+from cx_worker.outcomes import fusion
+from cx_worker.outcomes import words as text_model
+from cx_worker.outcomes.classify import decide
+from cx_worker.outcomes.exemplars import document
+from cx_worker.outcomes.words import fit_text, out_of_fold, terms
 from tests.unit.test_outcome_eval import _data
 
 # Closing lines of real contacts (TweetSumm, ABCD), by outcome; topics vary, the ending says how it went.

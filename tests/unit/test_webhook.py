@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from cx_worker.crm import SqliteCrm
-from cx_worker.webhook import WebhookDelivery, render_payload
+from cx_worker.delivery.crm import SqliteCrm
+from cx_worker.delivery.webhook import WebhookDelivery, render_payload
 from tests.unit.test_governance import BAD
 from tests.unit.test_run_stages import WORK, FakeLLM, _night, collection, env  # noqa: F401 (fixtures)
 

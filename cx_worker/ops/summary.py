@@ -1,0 +1,98 @@
+"""What ops see of a run at its end: the summary (the `nightly --json` contract, the console text, the Prefect artifact)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+
+def run_summary(
+    run_id: str, *, pulled, drafted: Counter, outcomes: Counter, notes: Counter, report, report_html: Path, store,
+    questions=(),
+) -> dict[str, Any]:
+    """The run's summary: the contract of `cx-worker nightly --json`, plus what ops watch (rates, time, tokens)."""
+    quarantined = len(store.quarantined(run_id=run_id))
+    tokens = next(store.iter_rows(
+        "SELECT COALESCE(SUM(prompt_tokens), 0) AS prompt, COALESCE(SUM(completion_tokens), 0) AS completion, "
+        "COUNT(*) AS calls, COALESCE(SUM(seconds), 0) AS llm_seconds FROM after_call_work WHERE run_id = ?",
+        (run_id,)))
+    run = store.run(run_id) or {}
+    started = datetime.fromisoformat(run["started_at"]) if run.get("started_at") else datetime.now(timezone.utc)
+    total = sum(outcomes.values())
+    return {
+        "run_id": run_id,
+        "read": pulled.read,
+        "new": pulled.new,
+        "skipped": pulled.skipped,
+        "written": notes.get("delivered", 0) + notes.get("held", 0) + notes.get("failed", 0),
+        "delivered": notes.get("delivered", 0),
+        "held": notes.get("held", 0),
+        "failed_delivery": notes.get("failed", 0),
+        "quarantined": quarantined,
+        "drafted": dict(drafted),
+        "outcomes": dict(outcomes),
+        "eval": {"verdict": report.verdict, **report.scores()},
+        "report_html": str(report_html.resolve()),
+        "outcome_rates": {k: round(v / total, 3) for k, v in sorted(outcomes.items())} if total else {},
+        "tokens": {"prompt": tokens["prompt"], "completion": tokens["completion"], "llm_calls": tokens["calls"]},
+        "llm_seconds": round(tokens["llm_seconds"], 1),
+        "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 1),
+        "review_backlog": len(store.review_list()) if hasattr(store, "review_list") else None,
+        "questions": _question_tally(store, run_id, questions),
+    }
+
+
+def _question_tally(store, run_id: str, questions) -> dict[str, Any]:
+    """The ops team's custom questions answered across this run's contacts."""
+    if not questions:
+        return {}
+    from cx_worker.drafting.questions import tally
+
+    answers = [json.loads(r["output"]).get("answers") or {}
+               for r in store.iter_rows("SELECT output FROM after_call_work WHERE run_id = ?", (run_id,))]
+    return tally(answers, questions)
+
+
+def summary_text(summary: dict[str, Any]) -> str:
+    """The summary as ops read it at the end of a run."""
+    ev = summary["eval"]
+    scores = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} n/a" for k, v in ev.items() if k != "verdict")
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(summary["outcomes"].items())) or "none"
+    lines = [
+        f"cx-worker nightly run {summary['run_id']}",
+        f"  contacts read {summary['read']} (new {summary['new']}, already done {summary['skipped']}), "
+        f"notes written {summary['written']} (delivered {summary['delivered']}, held {summary['held']}"
+        f"{', delivery failed ' + str(summary['failed_delivery']) if summary.get('failed_delivery') else ''}), "
+        f"quarantined {summary['quarantined']}",
+        f"  outcomes: {outcomes}" + (f"; review backlog {summary['review_backlog']}"
+                                      if summary.get("review_backlog") is not None else ""),
+        f"  eval verdict: {ev['verdict'].upper()} ({scores})",
+        f"  governance report: {summary['report_html']}",
+        f"  run time {summary['seconds']:.0f} s (LLM {summary['llm_seconds']:.0f} s), "
+        f"{summary['tokens']['llm_calls']} LLM calls, tokens {summary['tokens']['prompt']} in / "
+        f"{summary['tokens']['completion']} out",
+    ]
+    for qid, t in (summary.get("questions") or {}).items():
+        counts = ", ".join(f"{k} {v}" for k, v in t.get("counts", {}).items()) or f"mean {t.get('mean')}"
+        lines.append(f"  question {qid}: {counts}")
+    if summary["held"]:
+        lines.append(f"  write-back HELD: review the report, then `cx-worker release {summary['run_id']} --by NAME "
+                     f"--reason TEXT`")
+    return "\n".join(lines)
+
+
+def summary_markdown(summary: dict[str, Any], report) -> str:
+    """The Prefect markdown artifact of a run."""
+    rows = "\n".join(
+        f"| {r.metric} | {'—' if r.score is None else f'{r.score:.3f}'} | "
+        f"{'≥' if r.direction == 'min' else '≤'} {r.threshold} | "
+        f"{('pass' if r.success else '**FAIL**') if r.measured else 'not measured'} |"
+        for r in report.results
+    )
+    return (
+        f"# cx-worker nightly {summary['run_id']}\n\n**Verdict: {report.verdict.upper()}**\n\n"
+        f"```\n{summary_text(summary)}\n```\n\n| metric | score | threshold | result |\n|---|---|---|---|\n{rows}\n"
+    )

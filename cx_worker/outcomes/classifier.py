@@ -1,0 +1,95 @@
+"""The outcome stage of a night: the classifier set up from settings, and each contact's outcome decided, linked to
+repeat contacts, flagged for review when unsure, and stored.
+
+`Classifier.open` is how the classifier is set up everywhere (the nightly flow, `cx-worker classify`): the exemplar
+collection filled from the seed file (refreshed when it changed), the fusion model fitted on it (refitted when the
+exemplars changed), and the past-contacts collection for repeat links. `embed_contacts` computes what the stage
+needs from the contacts' text once, where the contacts are drafted (a thread or a Dask worker), so only the Chroma
+queries and the store writes stay in the flow.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cx_worker.models import Interaction, Outcome
+from cx_worker.outcomes.classify import classify
+from cx_worker.outcomes.embeddings import shared_embedding
+from cx_worker.outcomes.exemplars import document, ensure_exemplars, open_collection
+from cx_worker.outcomes.fusion import MODEL_FILE, FusionModel, ensure_model
+from cx_worker.outcomes.repeats import issue_text, link_repeats, open_contacts
+from cx_worker.settings import Settings
+from cx_worker.store import Store
+
+
+@dataclass
+class ContactVectors:
+    """What the outcome stage reads of a batch of contacts, computed once: their documents (`exemplars.document`),
+    the documents' embeddings (the kNN vote) and the issue texts' embeddings (repeat links), in contact order."""
+
+    documents: list[str] = field(default_factory=list)
+    vectors: list = field(default_factory=list)
+    issue_vectors: list = field(default_factory=list)
+
+
+def embed_contacts(interactions: Sequence[Interaction]) -> ContactVectors:
+    """Documents and embeddings of a batch, for `Classifier.classify_and_store`."""
+    embed = shared_embedding()
+    documents = [document(i) for i in interactions]
+    return ContactVectors(documents=documents, vectors=embed(documents),
+                          issue_vectors=embed([issue_text(i) for i in interactions]))
+
+
+@dataclass
+class Classifier:
+    """The outcome classifier of a run: exemplars, fusion model, past contacts, and the settings they use."""
+
+    collection: object
+    model: FusionModel | None
+    contacts: object | None
+    k: int = 7
+    review_confidence: float = 0.0
+    repeat_days: float = 7
+    repeat_similarity: float = 0.6
+
+    @classmethod
+    def open(cls, settings: Settings, *, repeats: bool = True) -> Classifier:
+        """Set the classifier up from settings (see the module docstring); `repeats=False` skips the past-contacts
+        collection (classifying a file, not a night)."""
+        collection = open_collection(settings.chroma_path)
+        ensure_exemplars(collection, settings.exemplars)
+        model = ensure_model(collection, settings.models_dir / MODEL_FILE, k=settings.knn_k)
+        return cls(collection=collection, model=model,
+                   contacts=open_contacts(settings.chroma_path) if repeats else None, k=settings.knn_k,
+                   review_confidence=settings.review_confidence, repeat_days=settings.repeat_days,
+                   repeat_similarity=settings.repeat_similarity)
+
+    def classify(self, interactions: Sequence[Interaction], *, vectors: ContactVectors | None = None) -> list[Outcome]:
+        """Each contact's outcome (no store, no repeat links)."""
+        return classify(interactions, collection=self.collection, k=self.k, model=self.model,
+                        review_confidence=self.review_confidence,
+                        embeddings=vectors.vectors if vectors else None,
+                        documents=vectors.documents if vectors else None)
+
+    def classify_and_store(
+        self, interactions: list[Interaction], *, store: Store, run_id: str, vectors: ContactVectors | None = None
+    ) -> Counter:
+        """Classify every contact's outcome (no LLM involved), link repeat contacts, flag low confidence, store it.
+        Returns the count per label."""
+        found = self.classify(interactions, vectors=vectors)
+        if self.contacts is not None:
+            link_repeats(interactions, found, contacts=self.contacts, store=store, run_id=run_id,
+                         days=self.repeat_days, min_similarity=self.repeat_similarity,
+                         embeddings=vectors.issue_vectors if vectors else None)
+        counts: Counter = Counter()
+        for interaction, outcome in zip(interactions, found, strict=True):
+            store.put_outcome(interaction.id, run_id=run_id, outcome=outcome.model_dump())
+            if outcome.signals.get("needs_review"):
+                store.flag_for_review(interaction.id, run_id=run_id, label=outcome.label,
+                                      confidence=outcome.confidence,
+                                      reason=f"confidence {outcome.confidence:.2f} below "
+                                             f"{self.review_confidence:.2f}")
+            counts[outcome.label] += 1
+        return counts
