@@ -14,7 +14,8 @@ What is measured, separately:
 
 The 10k exemplars are synthetic: the vectors of `--real` real exemplars (ABCD + TweetSumm from
 evals/datasets/exemplars.jsonl), each copied with Gaussian noise added and renormalised (cosine to its source
-~0.9), keeping the source's label, signals and document (the outcome-words model learns from the documents). Query contacts are the 48 real sample contacts
+~0.9), keeping the source's label, signals and document (the outcome-words model learns from the documents).
+Query contacts are the 48 real sample contacts
 (data/contacts/sample.jsonl, never exemplars), cycled to `--queries`.
 """
 

@@ -74,7 +74,8 @@ def main() -> None:
     outcomes = classify(held, collection=collection, k=7)
     changed = [(r["id"], a.label, b.label, HELD_OUT[n % len(HELD_OUT)])
                for n, (r, a, b) in enumerate(zip(rows, clean, outcomes)) if a.label != b.label]
-    print(f"held-out injected into the {len(rows)} contacts: flagged {sum('injection_attempt' in o.signals for o in outcomes)}, "
+    flagged = sum('injection_attempt' in o.signals for o in outcomes)
+    print(f"held-out injected into the {len(rows)} contacts: flagged {flagged}, "
           f"outcome changed in {len(changed)}")
     for probe_id, before, after, text in changed:
         print(f"  {probe_id}: {before} -> {after}  ({text})")

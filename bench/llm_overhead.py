@@ -153,7 +153,8 @@ def _line(row: dict) -> str:
     same = "same" if ours["output"] and ours["output"].get("summary") == raw["output"].get("summary") else "DIFFERENT"
     retried = f", {ours['completions']} completions: SDK timeout + retry" if ours["completions"] > 1 else ""
     return (f"{row['id']}: ours {ours['wall']:.1f} s ({ours['status']}; model call {ours['call']:.1f} s, server "
-            f"llama.cpp {ours['engine']:.1f} s{retried}) vs raw {raw['wall']:.1f} s (llama.cpp {raw['engine']:.1f} s) = "
+            f"llama.cpp {ours['engine']:.1f} s{retried}) vs raw {raw['wall']:.1f} s "
+            f"(llama.cpp {raw['engine']:.1f} s) = "
             f"{ours['wall'] / raw['wall']:.3f}x; tokens prompt {ours['prompt_tokens']}/{raw['prompt_tokens']} "
             f"(evaluated {ours['prompt_evaluated']}/{raw['prompt_evaluated']}), completion "
             f"{ours['completion_tokens']}/{raw['completion_tokens']}; summary {same}  [{row['load']}]")
@@ -169,10 +170,11 @@ def _summary(rows: list[dict]) -> None:
     n, ratio = len(rows), total["ours"]["wall"] / total["raw"]["wall"]
     print(f"per contact: ours {total['ours']['wall'] / n:.2f} s, raw {total['raw']['wall'] / n:.2f} s; "
           f"ratio {ratio:.3f} (target <= 1.10: {'met' if ratio <= 1.10 else 'NOT met'})  [{load()}]")
+    per_token = total['ours']['wall'] / max(tokens['ours'], 1) / (total['raw']['wall'] / max(tokens['raw'], 1))
     print(f"completion tokens: ours {tokens['ours']}, raw {tokens['raw']}; per generated token ours "
           f"{1000 * total['ours']['wall'] / max(tokens['ours'], 1):.0f} ms, raw "
           f"{1000 * total['raw']['wall'] / max(tokens['raw'], 1):.0f} ms "
-          f"(ratio {total['ours']['wall'] / max(tokens['ours'], 1) / (total['raw']['wall'] / max(tokens['raw'], 1)):.3f})")
+          f"(ratio {per_token:.3f})")
     raw_outside = total["raw"]["wall"] - total["raw"]["engine"]  # chat template, grammar, tokenising: both sides do it
     parts = {"LangChain + validation + store (draft - model call)": total["ours"]["wall"] - call,
              "HTTP + openai client + FastAPI (model call - server engine - raw's template/grammar)":
@@ -183,7 +185,8 @@ def _summary(rows: list[dict]) -> None:
     for name, seconds in parts.items():
         print(f"  {name}: {seconds / n:+.2f} s")
     for side in ("ours", "raw"):
-        print(f"  {side}: prompt eval {total[side]['prompt_eval'] / n:.2f} s, generation {total[side]['eval'] / n:.2f} s, "
+        print(f"  {side}: prompt eval {total[side]['prompt_eval'] / n:.2f} s, "
+              f"generation {total[side]['eval'] / n:.2f} s, "
               f"llama.cpp total {total[side]['engine'] / n:.2f} s per contact")
 
 

@@ -7,7 +7,8 @@ The contacts (data/contacts/sample.jsonl) are redacted and cut as the nightly do
 records every request body: calls per contact come from that real draft run. Token counts use the embedded
 model's own chat template and tokenizer (vocab-only GGUF load): the prompt is what llama.cpp renders from the
 body, system prompt + tool schema (the `tools` of the body, which Qwen's template puts into the system turn) +
-transcript, and is compared with our estimate (`cx_worker.drafting.context_limit.estimate_tokens`, as `acw` reserves it for
+transcript, and is compared with our estimate (`cx_worker.drafting.context_limit.estimate_tokens`, as drafting
+reserves it for
 the rate limiter). `--real N` then drafts N contacts against the embedded server and reads `usage` back.
 
 Targets: one call per contact; prompt <= transcript + 500 tokens; the static prefix (system prompt + tool schema)
@@ -47,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
         transcript = prompts.count(_delimited(contact))
         messages = "".join(m["content"] for m in body["messages"])
         rows.append({"prompt": prompt, "transcript": transcript, "over": prompt - transcript,
-                     "estimate": estimate_tokens(messages), "transcript_estimate": estimate_tokens(_delimited(contact))})
+                     "estimate": estimate_tokens(messages),
+                     "transcript_estimate": estimate_tokens(_delimited(contact))})
     first = bodies[0]
     system = prompts.count(first["messages"][0]["content"])
     tools = len(prompts.tokens(first)) - len(prompts.tokens(first, tools=False))

@@ -82,7 +82,8 @@ class AfterCallWork(BaseModel):
 
     summary: str = Field(
         max_length=600,
-        description="2-4 sentences: what the customer wanted, what was done, how it ended. Only facts in the transcript.",
+        description="2-4 sentences: what the customer wanted, what was done, how it ended. "
+        "Only facts in the transcript.",
     )
     customer_intent: str = Field(max_length=120, description="The customer's main intent in a few words.")
     disposition: str = Field(description="Exactly one disposition code from the allowed list.")
@@ -122,6 +123,35 @@ class Outcome(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     evidence: list[Evidence] = Field(default_factory=list)
     signals: dict[str, Any] = Field(default_factory=dict)
+
+
+class HandoffBrief(BaseModel):
+    """What the next agent needs of an escalated or emotionally risky contact, so the customer never repeats it."""
+
+    reason: str
+    wants: str
+    already_tried: str
+    promised: list[str] = Field(default_factory=list)
+    waiting_on_customer: list[str] = Field(default_factory=list)
+    customer_state: str
+
+
+class NotePayload(BaseModel):
+    """Everything a CRM note is made of: the contact, the after-call work, the outcome with its evidence, the
+    hand-off brief; what the ledger keeps and every sink's template renders."""
+
+    interaction_id: str
+    run_id: str
+    channel: Channel
+    queue: str | None = None
+    customer_id: str | None = None
+    model: str
+    prompt_hash: str
+    work: AfterCallWork
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    outcome: Outcome
+    handoff: HandoffBrief | None = None
+    reviewed_by: str | None = None
 
 
 class Exemplar(BaseModel):

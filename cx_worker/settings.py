@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         "Interaction JSONL files and vendor exports, or a SQL table of turns (sqlite:///x.db#table).",
     )
     data_dir: Path = Field(default=Path(".cx"), description="Store, Chroma, reports, models live here.")
+    store_url: str | None = Field(
+        default=None, description="Database of the run store and the CRM ledger, e.g. postgresql://cx@db/cx (the "
+        "password is never logged). Unset: SQLite files in the data dir (store.sqlite, crm.sqlite).")
     dispositions: Path = Field(
         default=bundled_path("config", "dispositions.yaml"), description="Disposition taxonomy (ops-owned)."
     )
@@ -108,8 +111,8 @@ class Settings(BaseSettings):
     crm_language: str = Field(default="en", description="Language the summary and CRM note are written in.")
     max_transcript_tokens: int = Field(
         default=2800,
-        description="Transcript tokens (estimated) sent to the LLM; a longer transcript is cut in the middle, the reason "
-        "recorded. Default fits the 4096-token embedded model with the prompt and the 700-token answer.",
+        description="Transcript tokens (estimated) sent to the LLM; a longer transcript is cut in the middle, the "
+        "reason recorded. Default fits the 4096-token embedded model with the prompt and the 700-token answer.",
     )
     knn_k: int = Field(default=7, description="Neighbours in the outcome classifier's vote.")
     review_confidence: float = Field(default=0.5, description="Outcomes below this confidence go to review.")
@@ -151,6 +154,16 @@ class Settings(BaseSettings):
     @property
     def store_path(self) -> Path:
         return self.data_dir / "store.sqlite"
+
+    @property
+    def store_target(self) -> Path | str:
+        """Where the run store lives: the database server of `store_url`, or `store.sqlite` in the data dir."""
+        return self.store_url or self.store_path
+
+    @property
+    def ledger_target(self) -> Path | str:
+        """Where the CRM ledger lives: the database server of `store_url`, or `crm.sqlite` in the data dir."""
+        return self.store_url or self.data_dir / "crm.sqlite"
 
     @property
     def chroma_path(self) -> Path:

@@ -28,7 +28,7 @@ judge = task(judge_run, name="evals", cache_policy=NO_CACHE)
 def evals(run_id: str, suite: str | None = None, use_judge: bool = True) -> dict:
     """Judge stored run `run_id` with `suite` (default: the configured one); returns report.json's content."""
     settings = Settings(**({"thresholds": suite} if suite else {}))
-    store, crm = Store(settings.store_path), open_crm(settings)
+    store, crm = Store(settings.store_target), open_crm(settings)
     try:
         if store.run(run_id) is None:
             raise ValueError(f"no run {run_id!r} in {settings.store_path}")

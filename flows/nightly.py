@@ -60,7 +60,7 @@ def draft_chunk(
     """Redact, embed and draft one chunk with its own store connection and LLM client: it runs in any thread or
     process (a Dask worker) that reaches the store."""
     seconds: Counter = Counter()
-    store = Store(settings.store_path)
+    store = Store(settings.store_target)
     try:
         with _timed(seconds, "redact"):
             redacted = prepare_contacts(chunk, store=store, run_id=run_id, enabled=settings.redact,
@@ -93,7 +93,7 @@ def nightly(
     """
     settings = Settings(**({"source": source} if source else {}))
     limit = None if all_contacts else (limit if limit is not None else settings.limit)
-    store, crm = Store(settings.store_path), open_crm(settings)
+    store, crm = Store(settings.store_target), open_crm(settings)
     run_id = new_run_id()
     store.start_run(run_id, config={"source": source_key(settings.source), "limit": limit,
                                     "model": settings.llm_model, "base_url": settings.llm_base_url or "embedded"})

@@ -152,8 +152,8 @@ def build() -> list[dict]:
     for kind, n in counts.items():
         for i in range(n):
             first, last = _person()
-            value = {"EMAIL": lambda: email(first, last), "PHONE": phone, "CARD": card, "IBAN": iban,
-                     "NATIONAL_ID": lambda: ssn() if i % 2 == 0 else nino(), "ADDRESS": address}[kind]()
+            value = {"EMAIL": lambda: email(first, last), "PHONE": phone, "CARD": card, "IBAN": iban,  # noqa: B023
+                     "NATIONAL_ID": lambda: ssn() if i % 2 == 0 else nino(), "ADDRESS": address}[kind]()  # noqa: B023
             template = TEMPLATES[kind][i % len(TEMPLATES[kind])]
             if kind == "NATIONAL_ID":
                 template = TEMPLATES[kind][(i // 2) % 2 + (0 if i % 2 == 0 else 2)] if i % 5 else TEMPLATES[kind][4]

@@ -6,36 +6,35 @@ Built from the validated after-call work and the outcome (no extra LLM call); sh
 
 from __future__ import annotations
 
-from typing import Any
+from cx_worker.models import AfterCallWork, HandoffBrief, Outcome
 
 _STATE = {"very_negative": "very upset", "negative": "unhappy", "neutral": "calm", "positive": "satisfied",
           "very_positive": "very satisfied"}
 
 
-def needs_brief(work: dict[str, Any], outcome: dict[str, Any]) -> bool:
+def needs_brief(work: AfterCallWork, outcome: Outcome) -> bool:
     """Escalated, not resolved with an upset customer, or flagged as an emotional risk."""
-    risky = bool((work.get("emotional_risk") or {}).get("flag"))
-    upset = work.get("sentiment_end") in ("negative", "very_negative")
-    return outcome.get("label") == "escalated" or risky or (upset and outcome.get("label") != "resolved")
+    upset = work.sentiment_end in ("negative", "very_negative")
+    return outcome.label == "escalated" or work.emotional_risk.flag or (upset and outcome.label != "resolved")
 
 
-def handoff_brief(work: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any] | None:
-    """The brief as fields (None when the contact needs none)."""
+def handoff_brief(work: AfterCallWork, outcome: Outcome) -> HandoffBrief | None:
+    """The brief (None when the contact needs none)."""
     if not needs_brief(work, outcome):
         return None
-    promised = [f"{a['description']}" + (f" (due {a['due']})" if a.get("due") else "")
-                for a in work.get("action_items", []) if a.get("owner") in ("agent", "back_office")]
-    waiting_on_customer = [a["description"] for a in work.get("action_items", []) if a.get("owner") == "customer"]
-    risk = work.get("emotional_risk") or {}
-    state = _STATE.get(work.get("sentiment_end", ""), work.get("sentiment_end", "unknown"))
-    if work.get("sentiment_start") != work.get("sentiment_end"):
-        state = f"{_STATE.get(work.get('sentiment_start', ''), work.get('sentiment_start'))} → {state}"
-    return {
-        "reason": "escalated" if outcome.get("label") == "escalated" else
-                  ("emotional risk" if risk.get("flag") else f"{outcome.get('label')}, customer unhappy"),
-        "wants": work.get("customer_intent", ""),
-        "already_tried": work.get("handoff_context") or work.get("summary", ""),
-        "promised": promised,
-        "waiting_on_customer": waiting_on_customer,
-        "customer_state": state + (f"; {risk['reason']}" if risk.get("flag") and risk.get("reason") else ""),
-    }
+    promised = [a.description + (f" (due {a.due})" if a.due else "")
+                for a in work.action_items if a.owner in ("agent", "back_office")]
+    waiting_on_customer = [a.description for a in work.action_items if a.owner == "customer"]
+    risk = work.emotional_risk
+    state = _STATE.get(work.sentiment_end, work.sentiment_end)
+    if work.sentiment_start != work.sentiment_end:
+        state = f"{_STATE.get(work.sentiment_start, work.sentiment_start)} → {state}"
+    return HandoffBrief(
+        reason="escalated" if outcome.label == "escalated" else
+               ("emotional risk" if risk.flag else f"{outcome.label}, customer unhappy"),
+        wants=work.customer_intent,
+        already_tried=work.handoff_context or work.summary,
+        promised=promised,
+        waiting_on_customer=waiting_on_customer,
+        customer_state=state + (f"; {risk.reason}" if risk.flag and risk.reason else ""),
+    )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from cx_worker.models import NotePayload
+from cx_worker.store import Note
 
 _env = Environment(loader=PackageLoader("cx_worker.delivery", "templates"), undefined=StrictUndefined, trim_blocks=True,
                    lstrip_blocks=True)
@@ -16,12 +18,11 @@ def note_key(interaction_id: str, *, prompt_hash: str, model: str) -> str:
     return hashlib.sha256(f"{interaction_id}\x1f{prompt_hash}\x1f{model}".encode()).hexdigest()[:32]
 
 
-def idempotency_key(note: dict[str, Any]) -> str:
+def idempotency_key(note: Note) -> str:
     """What a sink sends as the key: the note's key, plus its revision once a reviewer has edited it."""
-    revision = note.get("revision") or 0
-    return note["note_key"] if not revision else f"{note['note_key']}.r{revision}"
+    return note.note_key if not note.revision else f"{note.note_key}.r{note.revision}"
 
 
-def render_note(payload: dict[str, Any]) -> str:
+def render_note(payload: NotePayload) -> str:
     """The note text an agent reads in the CRM."""
-    return _env.get_template("crm_note.txt.j2").render(**payload).strip() + "\n"
+    return _env.get_template("crm_note.txt.j2").render(**payload.model_dump(mode="json")).strip() + "\n"

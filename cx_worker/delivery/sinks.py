@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
+
+from cx_worker.store import Note
 
 
 class DeliveryError(Exception):
@@ -18,7 +20,7 @@ class Delivery(Protocol):
 
     name: str
 
-    def deliver(self, note: dict[str, Any]) -> None:
+    def deliver(self, note: Note) -> None:
         """Deliver one note (its `note_key` is the idempotency key); raise DeliveryError on failure."""
 
 
@@ -27,5 +29,5 @@ class EmbeddedDelivery:
 
     name = "sqlite"
 
-    def deliver(self, note: dict[str, Any]) -> None:
+    def deliver(self, note: Note) -> None:
         return None

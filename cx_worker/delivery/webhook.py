@@ -15,13 +15,13 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from cx_worker.delivery.notes import idempotency_key
 from cx_worker.delivery.sinks import DeliveryError
+from cx_worker.store import Note
 
 # template name -> HTTP method. URLs may hold {placeholders} filled from the note (interaction_id, customer_id,
 # queue) and the contact's metadata (e.g. {zendesk_ticket_id}, {salesforce_case_id}).
@@ -40,9 +40,10 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def render_payload(template: str, note: dict[str, Any]) -> bytes:
+def render_payload(template: str, note: Note) -> bytes:
     """The request body for a note, as the CRM expects it (compact JSON)."""
-    rendered = _env.get_template(f"{template}.json.j2").render(note=note, p=note["payload"], w=note["payload"]["work"])
+    data = note.model_dump(mode="json")
+    rendered = _env.get_template(f"{template}.json.j2").render(note=data, p=data["payload"], w=data["payload"]["work"])
     return json.dumps(json.loads(rendered), separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -67,11 +68,11 @@ class WebhookDelivery:
         return cls(url=settings.webhook_url, secret=settings.webhook_secret.get_secret_value(),
                    template=settings.webhook_template)
 
-    def deliver(self, note: dict[str, Any]) -> None:
+    def deliver(self, note: Note) -> None:
         body = render_payload(self.template, note)
-        payload = note["payload"]
-        fields = {**payload.get("metadata", {}), "interaction_id": payload["interaction_id"],
-                  "customer_id": payload.get("customer_id") or "", "queue": payload.get("queue") or ""}
+        payload = note.payload
+        fields = {**payload.metadata, "interaction_id": payload.interaction_id,
+                  "customer_id": payload.customer_id or "", "queue": payload.queue or ""}
         try:
             url = self.url.format(**fields)
         except KeyError as exc:

@@ -11,17 +11,17 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 
-from cx_worker.delivery.crm import SqliteCrm
+from cx_worker.delivery.crm import Crm
 from cx_worker.delivery.handoff import handoff_brief
 from cx_worker.drafting.after_call_work import Disposition, prompt_hash
 from cx_worker.drafting.questions import load_questions
-from cx_worker.models import Interaction
+from cx_worker.models import Interaction, NotePayload, Outcome
 from cx_worker.settings import Settings
 from cx_worker.store import Store
 
 
 def write_back(
-    interactions: Iterable[Interaction], *, store: Store, crm: SqliteCrm, run_id: str, settings: Settings,
+    interactions: Iterable[Interaction], *, store: Store, crm: Crm, run_id: str, settings: Settings,
     dispositions: tuple[Disposition, ...], hold: bool, page: int = 500,
 ) -> Counter:
     """One CRM note per contact with valid after-call work, delivered by the CRM's sink; all held when the run's
@@ -42,27 +42,25 @@ def write_back(
 
 
 def _write_page(
-    interactions: list[Interaction], *, key: str, store: Store, crm: SqliteCrm, run_id: str, settings: Settings,
+    interactions: list[Interaction], *, key: str, store: Store, crm: Crm, run_id: str, settings: Settings,
     hold: bool, counts: Counter,
 ) -> None:
     for interaction in interactions:
         acw = store.acw(interaction.id, prompt_hash=key, model=settings.llm_model)
         if acw is None:
             continue
-        outcome = store.outcome(interaction.id)
-        payload = {
-            "interaction_id": interaction.id, "run_id": run_id, "channel": interaction.channel,
-            "queue": interaction.queue, "customer_id": interaction.customer_id, "model": settings.llm_model,
-            "prompt_hash": key, "work": acw["output"], "metadata": interaction.metadata,
-            "outcome": {k: outcome[k] for k in ("label", "confidence", "evidence", "signals")} if outcome else
-            {"label": "unresolved", "confidence": 0.0, "evidence": [], "signals": {}},
-        }
-        payload["handoff"] = handoff_brief(payload["work"], payload["outcome"])
-        status = crm.write(json.loads(json.dumps(payload, default=str)), hold=hold)
+        stored = store.outcome(interaction.id)
+        outcome = (Outcome(label=stored.label, confidence=stored.confidence, evidence=stored.evidence,
+                           signals=stored.signals) if stored else Outcome(label="unresolved", confidence=0.0))
+        payload = NotePayload(
+            interaction_id=interaction.id, run_id=run_id, channel=interaction.channel, queue=interaction.queue,
+            customer_id=interaction.customer_id, model=settings.llm_model, prompt_hash=key, work=acw.output,
+            metadata=json.loads(json.dumps(interaction.metadata, default=str)), outcome=outcome,
+            handoff=handoff_brief(acw.output, outcome))
+        status = crm.write(payload, hold=hold)
         if status != "pending":
             counts[status] += 1
     counts.update(crm.deliver_pending())
     for interaction in interactions:
-        if (c := store.contact(interaction.id)) and c["status"] == "pending":
+        if (c := store.contact(interaction.id)) and c.status == "pending":
             store.set_contact_status(interaction.id, "done")
-

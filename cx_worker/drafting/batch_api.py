@@ -161,7 +161,7 @@ class _Job:
     def in_flight(self) -> dict[str, list[str]]:
         """Batches an earlier (crashed) run submitted for contacts pending here: polled, not paid for again."""
         rows = self.store.llm_batches(prompt_hash=self.key, model=self.settings.llm_model)
-        found = {r["batch_id"]: [cid for cid in r["custom_ids"] if cid in self.pending] for r in rows}
+        found = {r.batch_id: [cid for cid in r.custom_ids if cid in self.pending] for r in rows}
         return {batch_id: ids for batch_id, ids in found.items() if ids}
 
     def submit(self, chunk: dict[str, bytes]) -> str | None:
@@ -180,7 +180,7 @@ class _Job:
 
     def _tagged(self, tag: str):
         """A batch of these very lines the store does not know of: created just before a crash."""
-        known = {r["batch_id"] for r in self.store.llm_batches(prompt_hash=self.key, model=self.settings.llm_model,
+        known = {r.batch_id for r in self.store.llm_batches(prompt_hash=self.key, model=self.settings.llm_model,
                                                                open_only=False)}
         try:
             newest = self.client.batches.list(limit=100).data

@@ -48,8 +48,8 @@ def draft(
 
     A contact whose work is already stored for this prompt and model is not sent again. A contact whose call fails
     (after the SDK's retries and one repair re-ask) is quarantined with the reason; the others go on. The calls
-    share one `llm_rpm`/`llm_tpm` limiter per process (on a Dask cluster: per worker). Returns counts of drafted, repaired (valid after the re-ask), reused,
-    failed.
+    share one `llm_rpm`/`llm_tpm` limiter per process (on a Dask cluster: per worker). Returns counts of drafted,
+    repaired (valid after the re-ask), reused, failed.
     """
     questions = load_questions(settings.questions)
     key = prompt_hash(dispositions, questions=questions)

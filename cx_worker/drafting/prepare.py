@@ -30,7 +30,7 @@ def prepare_contacts(
                 store.quarantine(run_id=run_id, interaction_id=interaction.id, origin=interaction.id,
                                  stage="truncate", reason=f"processed truncated: {cut}")
         store.put_contact(interaction.id, run_id=run_id, input_hash=input_hash(interaction),
-                          redacted=redacted.model_dump_json(), pii_counts=counts, status="pending")
+                          redacted=redacted, pii_counts=counts, status="pending")
         out.append(redacted)
     return out
 

@@ -4,37 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from cx_worker.delivery.crm import SqliteCrm
-from cx_worker.settings import Settings
-from cx_worker.store import Store
+from cx_worker.store import Ledger, Store
 
 
-def audit_trail(interaction_id: str, *, settings: Settings) -> dict[str, Any] | None:
+def audit_trail(interaction_id: str, *, store: Store, ledger: Ledger) -> dict[str, Any] | None:
     """Everything recorded about a contact, or None if the store never saw it."""
-    store = Store(settings.store_path)
     contact = store.contact(interaction_id)
     if contact is None:
         return None
-    run_id = contact["run_id"]
-    acw = list(store.iter_rows(
-        "SELECT run_id, model, prompt_hash, prompt_tokens, completion_tokens, seconds, created_at "
-        "FROM after_call_work WHERE interaction_id = ? ORDER BY created_at", (interaction_id,)))
+    run_id = contact.run_id
+    acw = [w.model_dump(include={"run_id", "model", "prompt_hash", "prompt_tokens", "completion_tokens", "seconds",
+                                 "created_at"}) for w in store.works_of(interaction_id)]
     verdicts = []
     for e in store.evals(run_id):
-        failures = [f["why"] for f in e["details"].get("failures", []) if f["id"] == interaction_id]
-        verdicts.append({"metric": e["metric"], "run_verdict": "pass" if e["success"] else "fail",
-                         "measured": bool(e["measured"]), "this_contact": "fail" if failures else "pass",
-                         "why": failures})
-    crm = SqliteCrm(settings.data_dir / "crm.sqlite")
-    notes = [{k: n[k] for k in ("note_key", "run_id", "status", "created_at", "delivered_at")}
-             for n in crm.notes(interaction_id)]
+        failures = [f["why"] for f in e.details.get("failures", []) if f["id"] == interaction_id]
+        verdicts.append({"metric": e.metric, "run_verdict": "pass" if e.success else "fail",
+                         "measured": e.measured, "this_contact": "fail" if failures else "pass", "why": failures})
+    notes = [n.model_dump(include={"note_key", "run_id", "status", "created_at", "delivered_at"})
+             for n in ledger.notes(interaction_id)]
+    outcome = store.outcome(interaction_id)
+    run = store.run(run_id)
     return {
-        "interaction_id": interaction_id, "run_id": run_id, "input_hash": contact["input_hash"],
-        "status": contact["status"], "pii_redacted": contact["pii_counts"], "after_call_work": acw,
-        "outcome": store.outcome(interaction_id), "eval": verdicts, "crm_notes": notes,
-        "releases": crm.releases(run_id), "quarantine": [q for q in store.quarantined(run_id=run_id)
-                                                       if q["interaction_id"] == interaction_id],
-        "run": {k: (store.run(run_id) or {}).get(k) for k in ("started_at", "finished_at", "status")},
+        "interaction_id": interaction_id, "run_id": run_id, "input_hash": contact.input_hash,
+        "status": contact.status, "pii_redacted": contact.pii_counts, "after_call_work": acw,
+        "outcome": outcome.model_dump() if outcome else None, "eval": verdicts, "crm_notes": notes,
+        "releases": [r.model_dump() for r in ledger.releases(run_id)],
+        "quarantine": [q.model_dump() for q in store.quarantined(run_id=run_id) if q.interaction_id == interaction_id],
+        "run": {k: getattr(run, k) if run else None for k in ("started_at", "finished_at", "status")},
     }
 
 
@@ -44,7 +40,8 @@ def format_trail(trail: dict[str, Any]) -> str:
              f"  input sha256 {trail['input_hash']} · PII redacted before the LLM: {trail['pii_redacted'] or 'none'}"]
     for a in trail["after_call_work"]:
         lines.append(f"  after-call work: model {a['model']} · prompt {a['prompt_hash']} · "
-                     f"{a['prompt_tokens']} in / {a['completion_tokens']} out tokens · {a['seconds']} s · {a['created_at']}")
+                     f"{a['prompt_tokens']} in / {a['completion_tokens']} out tokens · {a['seconds']} s · "
+                     f"{a['created_at']}")
     if trail["outcome"]:
         o = trail["outcome"]
         lines.append(f"  outcome: {o['label']} (confidence {o['confidence']:.2f})")

@@ -14,7 +14,7 @@ import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import yaml
 
 from cx_worker.governance.metrics import METRICS, EvalItem, MetricResult, Tally
 from cx_worker.models import Interaction
-from cx_worker.store import Store
+from cx_worker.store import EvalRow, Store
 
 _RESERVED = {"min", "max", "weight", "gate", "sample"}
 
@@ -94,7 +94,7 @@ class GovernanceReport:
         return {
             "run_id": self.run_id,
             "verdict": self.verdict,
-            "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "suite": self.suite.name,
             "thresholds_file": str(self.suite.path),
             "thresholds_sha256": self.suite.sha256,
@@ -167,29 +167,22 @@ def eval_items(run_id: str, *, store: Store, references: References) -> list[Eva
 
 def eval_pages(run_id: str, *, store: Store, references: References, page: int = 500) -> Iterator[list[EvalItem]]:
     """The run's contacts as metric inputs, `page` at a time, in id order: one query per page."""
-    failures = {}
-    for q in store.quarantined(run_id=run_id):
-        if q["stage"] == "after_call_work" and q["interaction_id"]:
-            failures[q["interaction_id"]] = q["reason"]
-    select = ("SELECT c.interaction_id, c.redacted, c.status, o.label AS outcome, "
-              "(SELECT a.output FROM after_call_work a WHERE a.interaction_id = c.interaction_id "
-              " ORDER BY a.created_at DESC, a.rowid DESC LIMIT 1) AS work "
-              "FROM contacts c LEFT JOIN outcomes o ON o.interaction_id = c.interaction_id")
-    for rows in store.run_pages(run_id, select=select, page=page):
+    failures = {q.interaction_id: q.reason for q in store.quarantined(run_id=run_id)
+                if q.stage == "after_call_work" and q.interaction_id}
+    for rows in store.run_eval_rows(run_id, page=page):
         yield [_item(row, failures=failures, references=references) for row in rows]
 
 
-def _item(row: dict, *, failures: dict[str, str], references: References) -> EvalItem:
-    iid = row["interaction_id"]
-    interaction = Interaction.model_validate_json(row["redacted"])
-    failed = row["status"] == "acw_failed"
-    work = None if failed or row["work"] is None else json.loads(row["work"])
+def _item(row: EvalRow, *, failures: dict[str, str], references: References) -> EvalItem:
+    iid = row.interaction_id
+    interaction = row.redacted
+    work = None if row.status == "acw_failed" else row.work
     return EvalItem(
         interaction_id=iid,
         transcript=interaction.transcript(),
         work=work,
         error=failures.get(iid, "no after-call work stored") if work is None else None,
-        outcome=row["outcome"],
+        outcome=row.outcome,
         reference_outcome=references.outcomes.get(iid),
         reference_disposition=references.disposition(interaction),
         reference_summaries=references.summaries.get(iid, ()),
@@ -221,8 +214,7 @@ def evaluate(
     are listed apart and never count towards the verdict.
     """
     context = dict(context or {})
-    ids = [r["interaction_id"] for r in store.iter_rows("SELECT interaction_id FROM contacts WHERE run_id = ?",
-                                                        (run_id,))]
+    ids = store.run_contact_ids(run_id)
     metrics = [(spec, METRICS[spec.name](spec.threshold, context=context, **spec.options)) for spec in suite.metrics]
     samples = {spec.name: _sample_ids(ids, spec.sample) for spec in suite.metrics}
     tallies = {spec.name: Tally(metric) for spec, metric in metrics if samples[spec.name] is None}
@@ -262,5 +254,5 @@ def evaluate(
     return GovernanceReport(
         run_id=run_id, verdict=verdict, suite=suite, results=results,
         outcomes=dict(outcomes), contacts=len(ids), items=rows,
-        run=store.run(run_id) or {}, unmeasured_items=context.get("unmeasured", {}),
+        run=run.model_dump() if (run := store.run(run_id)) else {}, unmeasured_items=context.get("unmeasured", {}),
     )

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
+from cx_worker.ingest.language import detect_language
 from cx_worker.redaction.redactor import find_pii
 
 
@@ -350,17 +351,13 @@ class SummaryLanguage(Metric):
     description = "Share of summaries and CRM notes written in the configured CRM language."
 
     def _score(self, items):
-        try:
-            from cx_worker.ingest.language import detect_language
-        except ImportError:  # no detector installed: could not measure, never a silent pass
-            return None
         want = self.context.get("crm_language", "en")
 
         def other_language(i: EvalItem) -> str | None:
-            for field in ("summary", "crm_note"):
-                got, _confidence = detect_language(i.work.get(field, ""))  # None when not confident
+            for name in ("summary", "crm_note"):
+                got, _confidence = detect_language(i.work.get(name, ""))  # None when not confident
                 if got is not None and got != want:
-                    return f"{field} in {got!r}, CRM language {want!r}"
+                    return f"{name} in {got!r}, CRM language {want!r}"
             return None
 
         return _pass_share(_failing_outputs(items, other_language))

@@ -12,47 +12,35 @@ from xml.etree import ElementTree as ET
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from cx_worker.governance.evaluate import GovernanceReport
-from cx_worker.store import Store
+from cx_worker.store import EvalRecord, Store
 
 TREND_RUNS = 30
 _env = Environment(loader=PackageLoader("cx_worker.governance", "templates"), undefined=StrictUndefined,
                    autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
 
 
-def trends(store: Store, *, until_run: str, limit: int = TREND_RUNS) -> dict[str, list[dict[str, Any]]]:
+def trends(store: Store, *, until_run: str, limit: int = TREND_RUNS) -> dict[str, list[EvalRecord]]:
     """Each metric's score over the last `limit` judged runs up to and including `until_run`, oldest first."""
-    runs = list(store.iter_rows(
-        "SELECT run_id FROM runs WHERE run_id IN (SELECT DISTINCT run_id FROM eval_results) "
-        "AND rowid <= (SELECT rowid FROM runs WHERE run_id = ?) ORDER BY rowid DESC LIMIT ?", (until_run, limit)))
-    out: dict[str, list[dict[str, Any]]] = {}
-    for run in reversed(runs):
-        for e in store.evals(run["run_id"]):
-            out.setdefault(e["metric"], []).append(e)
+    out: dict[str, list[EvalRecord]] = {}
+    for run_id in store.judged_runs(until_run=until_run, limit=limit):
+        for e in store.evals(run_id):
+            out.setdefault(e.metric, []).append(e)
     return out
-
-
-def previous_run(store: Store, run_id: str) -> str | None:
-    """The last judged run started before `run_id` (in the order runs were started)."""
-    row = next(store.iter_rows(
-        "SELECT run_id FROM runs WHERE rowid < (SELECT rowid FROM runs WHERE run_id = ?) "
-        "AND run_id IN (SELECT run_id FROM eval_results) ORDER BY rowid DESC LIMIT 1",
-        (run_id,)), None)
-    return row["run_id"] if row else None
 
 
 def regressions(store: Store, report: GovernanceReport) -> dict[str, Any]:
     """Metrics that went from pass to fail since the previous run, and items failing now that did not then."""
-    prev = previous_run(store, report.run_id)
+    prev = store.previous_judged_run(report.run_id)
     if prev is None:
         return {"previous_run": None, "metrics": [], "items": []}
-    before = {e["metric"]: e for e in store.evals(prev)}
+    before = {e.metric: e for e in store.evals(prev)}
     metrics = [
-        {"metric": r.metric, "before": before[r.metric]["score"], "now": r.score}
+        {"metric": r.metric, "before": before[r.metric].score, "now": r.score}
         for r in report.results
         if r.measured and not r.success and r.metric in before
-        and before[r.metric]["measured"] and before[r.metric]["success"]
+        and before[r.metric].measured and before[r.metric].success
     ]
-    failed_before = {(m, f["id"]) for m, e in before.items() for f in e["details"].get("failures", [])}
+    failed_before = {(m, f["id"]) for m, e in before.items() for f in e.details.get("failures", [])}
     items = [
         {"id": f["id"], "metric": r.metric, "why": f["why"]}
         for r in report.results for f in r.details.get("failures", [])
@@ -61,12 +49,12 @@ def regressions(store: Store, report: GovernanceReport) -> dict[str, Any]:
     return {"previous_run": prev, "metrics": metrics, "items": items}
 
 
-def _spark(points: list[dict[str, Any]], *, width: int = 220, height: int = 44) -> dict[str, Any]:
+def _spark(points: list[EvalRecord], *, width: int = 220, height: int = 44) -> dict[str, Any]:
     """An inline-SVG trend line of a metric's scores (with its threshold), no external assets."""
-    scores = [p["score"] for p in points if p["score"] is not None]
+    scores = [p.score for p in points if p.score is not None]
     if not scores:
         return {"path": "", "threshold_y": None, "dots": [], "width": width, "height": height}
-    threshold = points[-1]["threshold"]
+    threshold = points[-1].threshold
     lo, hi = min(scores + [threshold]), max(scores + [threshold])
     span = (hi - lo) or 1.0
 
@@ -74,8 +62,8 @@ def _spark(points: list[dict[str, Any]], *, width: int = 220, height: int = 44) 
         return round(height - 4 - (v - lo) / span * (height - 8), 1)
 
     n = max(len(points) - 1, 1)
-    dots = [{"x": round(4 + i * (width - 8) / n, 1), "y": y(p["score"]), "ok": bool(p["success"]),
-             "title": f"{p['run_id']}: {p['score']:.3f}"} for i, p in enumerate(points) if p["score"] is not None]
+    dots = [{"x": round(4 + i * (width - 8) / n, 1), "y": y(p.score), "ok": p.success,
+             "title": f"{p.run_id}: {p.score:.3f}"} for i, p in enumerate(points) if p.score is not None]
     path = " ".join(f"{'M' if i == 0 else 'L'}{d['x']},{d['y']}" for i, d in enumerate(dots))
     return {"path": path, "threshold_y": y(threshold), "dots": dots, "width": width, "height": height}
 
@@ -107,7 +95,7 @@ def write_report(
     data = report.as_dict()
     data["regressions"] = regressions(store, report)
     history = trends(store, until_run=report.run_id)
-    data["trends"] = {m: [{"run_id": p["run_id"], "score": p["score"], "success": bool(p["success"])}
+    data["trends"] = {m: [{"run_id": p.run_id, "score": p.score, "success": p.success}
                           for p in pts] for m, pts in history.items()}
     data.update(extra or {})
     paths = {"json": folder / "report.json", "junit": folder / "junit.xml", "html": folder / "report.html"}

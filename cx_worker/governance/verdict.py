@@ -4,7 +4,7 @@ CRM write-back is held (any gating metric breached: notes wait for a person to r
 
 from __future__ import annotations
 
-from cx_worker.delivery.crm import SqliteCrm
+from cx_worker.delivery.crm import Crm
 from cx_worker.governance.evaluate import GovernanceReport, evaluate, load_references, load_suite
 from cx_worker.governance.judge import make_judge
 from cx_worker.governance.report import write_report
@@ -12,7 +12,7 @@ from cx_worker.settings import Settings
 from cx_worker.store import Store
 
 
-def judge_run(run_id: str, *, settings: Settings, store: Store, crm: SqliteCrm, llm=None, outcome_report=None):
+def judge_run(run_id: str, *, settings: Settings, store: Store, crm: Crm, llm=None, outcome_report=None):
     """Judge a stored run with the governance suite and write its reports; returns (report, paths).
 
     `llm` (optional) is the faithfulness judge's model; without one, that metric is reported as not measured.

@@ -62,7 +62,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         rf"must read|should read)\s*[\"'`]?({_LABELS}|[a-z]+_[a-z_]+)\b|\b(put|enter|write|type) {_LABELS}\b"
         rf"|\b(outcome|disposition|resolution|status) field\b"
         rf"|\b(mark|set|close|flag|tag) (it|this|this one|the \w+)( out)? (as )?(done|complete|completed|closed|"
-        rf"resolved|fixed|solved)\b|\b(right|correct|proper) (disposition|code|outcome|label) (here |for this )?is\b", _I),
+        rf"resolved|fixed|solved)\b"
+        rf"|\b(right|correct|proper) (disposition|code|outcome|label) (here |for this )?is\b", _I),
     "write_note": re.compile(
         rf"\b(crm|case) (note|record|entry)\b|\b(in|into|to) (the|your) {_WHERE}\b{_S}\b(say|write|state|put|include|"
         rf"mention|call|that)\b|\b(write|say|state|put|include|insert|add)\b{_S}\b(in|into|to) (the|your) {_WHERE}\b"
@@ -73,15 +74,15 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         rf"([\w-]+ )?{_WHERE}|\b(summari[sz]e|describe|write up|record) (this|the call|the chat|it) as an?\b"
         rf"|\b(put|note|write) (it )?down that\b", _I),
     "exfiltrate": re.compile(
-        rf"\b(other|all|every|another|previous|the last \d+)\s+(customers?|users?|clients?|callers?|contacts?)"
-        rf"(['’]s?|s['’])?\s+(data|details|information|info|e-?mails?|phone numbers?|numbers|addresses|names|"
-        rf"records|accounts?|orders?|transcripts?|cards?|conversations?)\b"
-        rf"|\b(customer|caller|user|person|contact) (before|after) me\b"
-        rf"|\b(data|details|information|info|e-?mails?|numbers|addresses|names|records|transcripts?|conversations?)"
-        rf" (of|from|for|about) (the )?(other|previous|last|next|all) (customers?|callers?|users?|contacts?)\b"
-        rf"|\b(names|account numbers|e-?mails?|e-?mail addresses|phone numbers|addresses|card numbers|details) "
-        rf"(of|for) (all|every|everyone|everybody|the people|the customers)\b"
-        rf"|\b(you('ve| have)|you) (seen|processed|handled|summari[sz]ed) (tonight|today|before|so far)\b", _I),
+        r"\b(other|all|every|another|previous|the last \d+)\s+(customers?|users?|clients?|callers?|contacts?)"
+        r"(['’]s?|s['’])?\s+(data|details|information|info|e-?mails?|phone numbers?|numbers|addresses|names|"
+        r"records|accounts?|orders?|transcripts?|cards?|conversations?)\b"
+        r"|\b(customer|caller|user|person|contact) (before|after) me\b"
+        r"|\b(data|details|information|info|e-?mails?|numbers|addresses|names|records|transcripts?|conversations?)"
+        r" (of|from|for|about) (the )?(other|previous|last|next|all) (customers?|callers?|users?|contacts?)\b"
+        r"|\b(names|account numbers|e-?mails?|e-?mail addresses|phone numbers|addresses|card numbers|details) "
+        r"(of|for) (all|every|everyone|everybody|the people|the customers)\b"
+        r"|\b(you('ve| have)|you) (seen|processed|handled|summari[sz]ed) (tonight|today|before|so far)\b", _I),
     "address_ai": re.compile(
         rf"\b(note|message|attention|instructions?|reminder)\s*(to|for)\s+(the\s+)?{_AI}\b"
         rf"|\bif you are an? (ai|language model|llm|assistant|bot)\b"

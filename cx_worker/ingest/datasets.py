@@ -12,15 +12,15 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cx_worker.models import Interaction, OutcomeLabel, Turn
 
 ABCD_LICENCE = "MIT (ASAPP ABCD)"
 TWEETSUMM_LICENCE = "CC BY-NC-SA 4.0 dialog text; CC0 summaries"
-ABCD_EPOCH = datetime(2026, 11, 1, tzinfo=timezone.utc)
-TWEETSUMM_EPOCH = datetime(2026, 11, 15, tzinfo=timezone.utc)
+ABCD_EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
+TWEETSUMM_EPOCH = datetime(2026, 11, 15, tzinfo=UTC)
 
 # A change made in the chat or an FAQ answer given. "Details of <2-3 digit amount>" is a bill payment or a refund
 # amount being entered (other "Details of" lines are usernames, addresses, phone numbers: neutral).

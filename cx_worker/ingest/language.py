@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
 from cx_worker.models import Interaction
 
 MIN_CHARS = 20
@@ -21,8 +23,6 @@ _NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+|\S+@\S+|\[[A-Z_]+_\d+\]|#\w+|\d
 
 @lru_cache(maxsize=1)
 def _identifier():
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 

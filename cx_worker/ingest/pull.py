@@ -68,7 +68,7 @@ def pull_chunks(
             continue
         seen.add(iid)
         done = store.contact(iid)
-        if done is not None and done["status"] in ("done", "acw_failed") and done["input_hash"] == input_hash(
+        if done is not None and done.status in ("done", "acw_failed") and done.input_hash == input_hash(
             item.interaction
         ):
             pulled.skipped += 1

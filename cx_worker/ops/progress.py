@@ -6,6 +6,9 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
 
 @contextmanager
 def progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[], None] | None]:
@@ -13,16 +16,6 @@ def progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[], None] | 
     if not enabled or total == 0:
         yield None
         return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     columns = (TextColumn("after-call work"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("eta"), TimeRemainingColumn())
     with Progress(*columns, console=Console(file=sys.stderr)) as bar:

@@ -1,26 +1,28 @@
-"""What ops see of a run at its end: the summary (the `nightly --json` contract, the console text, the Prefect artifact)."""
+"""What ops see of a run at its end: the summary (the `nightly --json` contract, the console text, the Prefect
+artifact)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cx_worker.drafting.questions import Question, tally
+from cx_worker.governance.evaluate import GovernanceReport
+from cx_worker.ingest.pull import Pulled
+from cx_worker.store import Store
+
 
 def run_summary(
-    run_id: str, *, pulled, drafted: Counter, outcomes: Counter, notes: Counter, report, report_html: Path, store,
-    questions=(),
+    run_id: str, *, pulled: Pulled, drafted: Counter, outcomes: Counter, notes: Counter, report: GovernanceReport,
+    report_html: Path, store: Store, questions: tuple[Question, ...] = (),
 ) -> dict[str, Any]:
     """The run's summary: the contract of `cx-worker nightly --json`, plus what ops watch (rates, time, tokens)."""
     quarantined = len(store.quarantined(run_id=run_id))
-    tokens = next(store.iter_rows(
-        "SELECT COALESCE(SUM(prompt_tokens), 0) AS prompt, COALESCE(SUM(completion_tokens), 0) AS completion, "
-        "COUNT(*) AS calls, COALESCE(SUM(seconds), 0) AS llm_seconds FROM after_call_work WHERE run_id = ?",
-        (run_id,)))
-    run = store.run(run_id) or {}
-    started = datetime.fromisoformat(run["started_at"]) if run.get("started_at") else datetime.now(timezone.utc)
+    usage = store.run_usage(run_id)
+    run = store.run(run_id)
+    started = datetime.fromisoformat(run.started_at) if run else datetime.now(UTC)
     total = sum(outcomes.values())
     return {
         "run_id": run_id,
@@ -37,23 +39,19 @@ def run_summary(
         "eval": {"verdict": report.verdict, **report.scores()},
         "report_html": str(report_html.resolve()),
         "outcome_rates": {k: round(v / total, 3) for k, v in sorted(outcomes.items())} if total else {},
-        "tokens": {"prompt": tokens["prompt"], "completion": tokens["completion"], "llm_calls": tokens["calls"]},
-        "llm_seconds": round(tokens["llm_seconds"], 1),
-        "seconds": round((datetime.now(timezone.utc) - started).total_seconds(), 1),
-        "review_backlog": len(store.review_list()) if hasattr(store, "review_list") else None,
+        "tokens": {"prompt": usage.prompt, "completion": usage.completion, "llm_calls": usage.calls},
+        "llm_seconds": round(usage.llm_seconds, 1),
+        "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
+        "review_backlog": len(store.review_list()),
         "questions": _question_tally(store, run_id, questions),
     }
 
 
-def _question_tally(store, run_id: str, questions) -> dict[str, Any]:
+def _question_tally(store: Store, run_id: str, questions: tuple[Question, ...]) -> dict[str, Any]:
     """The ops team's custom questions answered across this run's contacts."""
     if not questions:
         return {}
-    from cx_worker.drafting.questions import tally
-
-    answers = [json.loads(r["output"]).get("answers") or {}
-               for r in store.iter_rows("SELECT output FROM after_call_work WHERE run_id = ?", (run_id,))]
-    return tally(answers, questions)
+    return tally([w.output.answers or {} for w in store.run_works(run_id)], questions)
 
 
 def summary_text(summary: dict[str, Any]) -> str:

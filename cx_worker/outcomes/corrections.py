@@ -8,12 +8,13 @@ and the fusion model is refitted on the collection including it.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from cx_worker.models import OUTCOME_LABELS, Exemplar, Interaction
+from cx_worker.models import OUTCOME_LABELS, Exemplar
 from cx_worker.outcomes.exemplars import add_exemplars
 from cx_worker.outcomes.fusion import ensure_model
+from cx_worker.store import Correction, Store
 
 
 class CorrectionError(ValueError):
@@ -21,9 +22,10 @@ class CorrectionError(ValueError):
 
 
 def correct_outcome(
-    interaction_id: str, label: str, *, by: str, reason: str = "", store, collection, model_path: Path | None = None,
+    interaction_id: str, label: str, *, by: str, reason: str = "", store: Store, collection,
+    model_path: Path | None = None,
     k: int = 7,
-) -> dict:
+) -> Correction:
     """Apply one correction; returns the audit record.
 
     Args:
@@ -42,21 +44,20 @@ def correct_outcome(
     if contact is None:
         raise CorrectionError(f"no contact {interaction_id!r} in the store: only contacts a run has read can be "
                               "corrected")
-    redacted = contact["redacted"]  # the store decodes it
-    interaction = (Interaction.model_validate_json(redacted) if isinstance(redacted, str)
-                   else Interaction.model_validate(redacted))
+    interaction = contact.redacted
     old = store.outcome(interaction_id)
-    record = store.add_correction(interaction_id, old_label=old["label"] if old else None, new_label=label, by=by,
+    record = store.add_correction(interaction_id, old_label=old.label if old else None, new_label=label, by=by,
                                   reason=reason)
-    signals = dict(old["signals"]) if old else {}
-    signals["corrected"] = {"by": by, "at": record["created_at"], "from": old["label"] if old else None,
+    signals = dict(old.signals) if old else {}
+    signals["corrected"] = {"by": by, "at": record.created_at, "from": old.label if old else None,
                             "reason": reason}
     signals["needs_review"] = False
-    store.put_outcome(interaction_id, run_id=old["run_id"] if old else contact["run_id"], outcome={
-        "label": label, "confidence": 1.0, "evidence": old["evidence"] if old else [], "signals": signals})
+    store.put_outcome(interaction_id, run_id=old.run_id if old else contact.run_id, outcome={
+        "label": label, "confidence": 1.0, "evidence": [e.model_dump() for e in old.evidence] if old else [],
+        "signals": signals})
     store.close_review(interaction_id, by=by)
     add_exemplars([Exemplar(interaction=interaction, label=label, source="correction",
-                            reason=f"corrected by {by} on {datetime.now(timezone.utc).date()}: {reason}".strip())],
+                            reason=f"corrected by {by} on {datetime.now(UTC).date()}: {reason}".strip())],
                   collection=collection)
     if model_path is not None:
         ensure_model(collection, model_path, k=k, refit=True)

@@ -28,6 +28,7 @@ from cx_worker.bundled import bundled_path
 from cx_worker.ingest.datasets import reading_label
 from cx_worker.ingest.source import Read, read_interactions
 from cx_worker.models import OUTCOME_LABELS, Interaction
+from cx_worker.outcomes.embeddings import MiniLMEmbedding
 from cx_worker.outcomes.exemplars import document, read_exemplars
 from cx_worker.outcomes.folds import stratified_folds
 from cx_worker.outcomes.fusion import TEMPERATURE, features, fit, fit_with_words, knn, training_features, vote_shares
@@ -99,8 +100,6 @@ def embed_documents(texts: Sequence[str], *, cache: Path | None = None, embed=No
     missing = [i for i, key in enumerate(keys) if key not in known]
     if missing:
         if embed is None:
-            from cx_worker.outcomes.embeddings import MiniLMEmbedding
-
             embed = MiniLMEmbedding()
         for i, vector in zip(missing, embed([texts[i] for i in missing])):
             known[keys[i]] = np.asarray(vector, dtype=np.float32)

@@ -12,8 +12,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
 from cx_worker.guard.inbound import neutralise
 from cx_worker.models import Exemplar, Interaction
+from cx_worker.outcomes.embeddings import shared_embedding
 from cx_worker.outcomes.signals import VERSION as SIGNALS_VERSION
 from cx_worker.outcomes.signals import detect
 from cx_worker.redaction.redactor import redact_interaction
@@ -24,11 +28,6 @@ _BATCH = 256
 
 def open_collection(path: Path, *, name: str = COLLECTION, client=None):
     """The exemplar collection in a Chroma PersistentClient at `path` (or in the given client)."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    from cx_worker.outcomes.embeddings import shared_embedding
-
     if client is None:
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))

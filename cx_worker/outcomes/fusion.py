@@ -21,7 +21,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -155,7 +155,7 @@ def fit(x: np.ndarray, y: Sequence[str], *, l2: float = L2, class_weight_power: 
         confusion = {"labels": classes, "rows_true_cols_predicted": counts.tolist()}
     return FusionModel(classes=classes, feature_names=feature_names(), weights=weights.tolist(),
                        calibration=calibration, trained_on=dict(Counter(y)),
-                       fitted_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), confusion=confusion)
+                       fitted_at=datetime.now(UTC).isoformat(timespec="seconds"), confusion=confusion)
 
 
 def knn(queries: np.ndarray, bank: np.ndarray, bank_labels: Sequence[str], *, k: int,

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from cx_worker.models import Interaction, Outcome
+from cx_worker.outcomes.exemplars import open_collection
 from cx_worker.redaction.redactor import redact_interaction
 
 COLLECTION = "cx_contacts"
@@ -47,8 +48,6 @@ def issue_text(interaction: Interaction) -> str:
 
 def open_contacts(path, *, client=None):
     """The past-contacts collection, in the same Chroma store as the exemplars."""
-    from cx_worker.outcomes.exemplars import open_collection
-
     return open_collection(path, name=COLLECTION, client=client)
 
 
@@ -131,14 +130,14 @@ def _mark(iid: str, key: str, other: str, link: dict, *, batch: dict, store, unr
     stored = store.outcome(iid)
     if stored is None:  # in the collection but its outcome is gone from this store: nothing to update
         return
-    signals = dict(stored["signals"])
+    signals = dict(stored.signals)
     _add_link(signals, key, entry)
-    label = stored["label"]
+    label = stored.label
     if unresolve and "corrected" not in signals:
         signals.setdefault("label_before_repeat", label)
         label = "unresolved"
-    store.put_outcome(iid, run_id=stored["run_id"], outcome={
-        "label": label, "confidence": stored["confidence"], "evidence": stored["evidence"], "signals": signals})
+    store.put_outcome(iid, run_id=stored.run_id, outcome=Outcome(
+        label=label, confidence=stored.confidence, evidence=stored.evidence, signals=signals))
 
 
 def _add_link(signals: dict, key: str, entry: dict) -> None:

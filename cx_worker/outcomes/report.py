@@ -24,13 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from cx_worker.models import OUTCOME_LABELS, Interaction
+from cx_worker.models import OUTCOME_LABELS
+from cx_worker.store import Store
 
 NO_INTENT = "(no after-call work)"
 _GROUPS = ("queue", "channel", "intent")
 
 
-def outcome_report(store, run_id: str, *, confusion: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def outcome_report(store: Store, run_id: str, *, confusion: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Outcome rates per queue, channel and intent, and bot drop-off points, for one run.
 
     Args:
@@ -45,17 +46,15 @@ def outcome_report(store, run_id: str, *, confusion: Mapping[str, Any] | None = 
         "deflection_rate", "escalation_rate", "abandonment_rate", "repeat_contact_rate", "human_requested_rate",
         "needs_review"}.
     """
-    contacts = {c["interaction_id"]: c for c in store.run_contacts(run_id)}
+    contacts = {c.interaction_id: c for c in store.run_contacts(run_id)}
     rows = []
     for outcome in store.run_outcomes(run_id):
-        contact = contacts.get(outcome["interaction_id"])
+        contact = contacts.get(outcome.interaction_id)
         if contact is None:
             continue
-        redacted = contact["redacted"]  # the store decodes it
-        interaction = (Interaction.model_validate_json(redacted) if isinstance(redacted, str)
-                       else Interaction.model_validate(redacted))
+        interaction = contact.redacted
         acw = store.latest_acw(interaction.id)
-        intent = (acw["output"].get("disposition") if acw else None) or NO_INTENT
+        intent = (acw.output.disposition if acw else None) or NO_INTENT
         rows.append({"interaction": interaction, "outcome": outcome, "queue": interaction.queue or "(none)",
                      "channel": interaction.channel, "intent": intent})
     return {
@@ -110,7 +109,7 @@ def drop_offs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         for key in {_bot_key(turns[i].text) for i in bots}:
             reached[key] += 1
-        outcome, signals = row["outcome"], row["outcome"]["signals"]
+        outcome, signals = row["outcome"], row["outcome"].signals
         first_agent = next((i for i, t in enumerate(turns) if t.speaker == "agent"), None)
         asked = signals.get("human_requested", {}).get("turns", [])[:1]
         stops = asked + ([first_agent] if first_agent is not None else [])
@@ -119,7 +118,7 @@ def drop_offs(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if before:  # asked for a person, or a person took over: the last bot turn before that
             point = before[-1]
             human[_bot_key(turns[point].text)] += 1
-        elif outcome["label"] == "abandoned" or {"abandoned_wait", "ends_waiting"} & set(signals):
+        elif outcome.label == "abandoned" or {"abandoned_wait", "ends_waiting"} & set(signals):
             point = bots[-1]
             abandoned[_bot_key(turns[point].text)] += 1
         if point is not None:
@@ -140,10 +139,10 @@ def _by(rows: list[dict[str, Any]], group: str) -> dict[str, list[dict[str, Any]
 
 def _rates(key: str, members: list[dict[str, Any]]) -> dict[str, Any]:
     n = len(members)
-    labels = Counter(m["outcome"]["label"] for m in members)
-    repeated = sum(bool(m["outcome"]["signals"].get("repeated_by")) for m in members)
-    review = sum(bool(m["outcome"]["signals"].get("needs_review")) for m in members)
-    human = sum(bool({"human_requested", "bot_to_human"} & set(m["outcome"]["signals"])) for m in members)
+    labels = Counter(m["outcome"].label for m in members)
+    repeated = sum(bool(m["outcome"].signals.get("repeated_by")) for m in members)
+    review = sum(bool(m["outcome"].signals.get("needs_review")) for m in members)
+    human = sum(bool({"human_requested", "bot_to_human"} & set(m["outcome"].signals)) for m in members)
 
     def share(count: int) -> float:
         return count / n if n else 0.0

@@ -240,9 +240,9 @@ def detect(interaction: Interaction) -> dict[str, Signal]:
             fire("handoff_at_end", [(i, texts[i][:120]) for i in handoffs if i in ending])
 
     last = len(turns) - 1
-    if turns[last].speaker in _STAFF and customer and "abandoned_wait" not in found and last not in handoffs:
-        if _ASKS.search(texts[last]) and not _CLOSING.search(texts[last]):
-            fire("ends_waiting", [(last, texts[last][:120])])
+    if (turns[last].speaker in _STAFF and customer and "abandoned_wait" not in found and last not in handoffs
+            and _ASKS.search(texts[last]) and not _CLOSING.search(texts[last])):
+        fire("ends_waiting", [(last, texts[last][:120])])
 
     fire("fix_made", _hits(_FIX, texts, staff, negatable=True))
     if handoffs and "fix_made" not in found and "customer_confirmed" not in found:

@@ -6,9 +6,9 @@ import shutil
 import pytest
 from prefect.testing.utilities import prefect_test_harness
 
-from cx_worker.delivery.crm import SqliteCrm
+from cx_worker.delivery.crm import Crm
 from cx_worker.redaction.redactor import find_pii
-from cx_worker.store import Store
+from cx_worker.store import Ledger, Store
 from tests.support.paths import PROJECT_ROOT
 
 pytestmark = pytest.mark.recorded
@@ -37,12 +37,12 @@ def test_nightly_flow_on_five_contacts(harness, cassette, llm_base_url, tmp_path
     assert sum(summary["outcomes"].values()) == 5
     assert summary["eval"]["verdict"] in ("pass", "breach")
     assert set(summary["eval"]) >= {"schema_valid_rate", "pii_leak_rate", "groundedness", "outcome_accuracy"}
-    crm = SqliteCrm(tmp_path / "cx" / "crm.sqlite")
+    crm = Crm(Ledger(tmp_path / "cx" / "crm.sqlite"))
     notes = crm.notes()
     assert len(notes) == summary["written"] == 5
-    assert len({n["interaction_id"] for n in notes}) == 5
+    assert len({n.interaction_id for n in notes}) == 5
     status = "held" if summary["eval"]["verdict"] == "breach" else "delivered"
-    assert {n["status"] for n in notes} == {status}
+    assert {n.status for n in notes} == {status}
     report = json.loads((tmp_path / "cx" / "reports" / summary["run_id"] / "report.json").read_text())
     assert report["verdict"] == summary["eval"]["verdict"] and len(report["thresholds_sha256"]) == 64
     html = (tmp_path / "cx" / "reports" / summary["run_id"] / "report.html").read_text()
@@ -50,10 +50,10 @@ def test_nightly_flow_on_five_contacts(harness, cassette, llm_base_url, tmp_path
     assert '<table id="outcome-trust">' in html  # the fitted model's out-of-fold confusion reached the report
     store = Store(tmp_path / "cx" / "store.sqlite")
     for n in notes:  # nothing the LLM saw, nor any note, holds the contacts' personal data
-        assert find_pii(json.dumps(n["payload"]["work"])) == []
-        assert store.outcome(n["interaction_id"])["label"] == n["payload"]["outcome"]["label"]
+        assert find_pii(n.payload.work.model_dump_json()) == []
+        assert store.outcome(n.interaction_id).label == n.payload.outcome.label
 
     # The watermark: a second night reads nothing new and writes no second note.
     again = nightly(limit=None, all_contacts=True)
     assert again["read"] == 0 and again["written"] == 0
-    assert len(SqliteCrm(tmp_path / "cx" / "crm.sqlite").notes()) == 5
+    assert len(Crm(Ledger(tmp_path / "cx" / "crm.sqlite")).notes()) == 5

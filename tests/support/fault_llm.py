@@ -1,7 +1,8 @@
 """A fault-injecting OpenAI-compatible endpoint for tests: `/v1/chat/completions` on 127.0.0.1, a free port.
 
 Every request is answered with a valid forced tool call (arguments built from the request's tool schema) unless
-the seeded dice say fault (or `script` names the fault of each of the first requests, for one-contact tests). Faults, drawn uniformly from `kinds` at `fault_rate`:
+the seeded dice say fault (or `script` names the fault of each of the first requests, for one-contact tests).
+Faults, drawn uniformly from `kinds` at `fault_rate`:
 
 - `rate_limit`: HTTP 429 with `Retry-After`;
 - `server_error`: HTTP 500;
@@ -300,7 +301,7 @@ def sample(schema: dict, *, defs: dict, choose: dict[str, Any] | None = None, na
         text = text[: schema["maxLength"]] if "maxLength" in schema else text
         return text.ljust(schema.get("minLength", 0), ".")
     if kind == "boolean":
-        return False if name == "flag" else True
+        return name != "flag"
     if kind in ("integer", "number"):
         return schema.get("minimum", 1)
     return None

@@ -1,6 +1,6 @@
 """A night of real contacts against the fault-injecting endpoint, through the `cx_worker.run` stages (no Prefect).
 
-Shared by `tests/unit/test_llm_faults.py` (which asserts on the figures) and `bench/faults.py` (which prints them).
+Shared by `tests/system/test_llm_faults.py` (which asserts on the figures) and `bench/faults.py` (which prints them).
 The contacts are real (the exemplar set's ABCD chats and TweetSumm tweets); the LLM is `FaultLLM`.
 """
 
@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cx_worker.delivery.crm import SqliteCrm
+from cx_worker.delivery.crm import Crm
 from cx_worker.delivery.write_back import write_back
 from cx_worker.drafting.after_call_work import _delimited, load_dispositions, prompt_hash
 from cx_worker.drafting.draft import draft
@@ -20,7 +20,7 @@ from cx_worker.drafting.prepare import prepare_contacts
 from cx_worker.ingest.pull import advance_watermark, pull
 from cx_worker.llm.client import build_llm
 from cx_worker.settings import Settings
-from cx_worker.store import Store
+from cx_worker.store import Ledger, Store
 from tests.support.fault_llm import TRANSPORT_FAULTS, FaultLLM
 from tests.support.paths import PROJECT_ROOT
 
@@ -85,7 +85,7 @@ def run_fault_night(
         settings = Settings(source=source, data_dir=folder / "cx", llm_base_url=llm_server.base_url,
                             llm_timeout=timeout, llm_max_retries=max_retries, llm_concurrency=concurrency,
                             max_transcript_tokens=2800)
-        store, crm = Store(settings.store_path), SqliteCrm(settings.data_dir / "crm.sqlite")
+        store, crm = Store(settings.store_path), Crm(Ledger(settings.ledger_target))
         dispositions = load_dispositions(settings.dispositions)
         run_id = "fault-night"
         started = time.perf_counter()
@@ -104,8 +104,8 @@ def run_fault_night(
     key = prompt_hash(dispositions)
     ids = [i.id for i in redacted]
     with_work = {i for i in ids if store.acw(i, prompt_hash=key, model=settings.llm_model) is not None}
-    quarantined = {q["interaction_id"]: q["reason"] for q in store.quarantined(run_id=run_id)
-                   if q["stage"] == "after_call_work"}
+    quarantined = {q.interaction_id: q.reason for q in store.quarantined(run_id=run_id)
+                   if q.stage == "after_call_work"}
     notes = crm.notes()
     by_contact: dict[str | None, list] = {}
     for r in requests:
@@ -117,7 +117,7 @@ def run_fault_night(
     reasons = Counter(_reason_kind(r) for r in quarantined.values())
     return FaultNight(
         contacts=len(ids), wall_seconds=wall, faults=Counter(r.fault for r in requests), requests=len(requests),
-        drafted=drafted, notes=len(notes), unique_notes=len({n["interaction_id"] for n in notes}),
+        drafted=drafted, notes=len(notes), unique_notes=len({n.interaction_id for n in notes}),
         quarantined=quarantined, with_work=with_work, lost=sorted(set(ids) - with_work - set(quarantined)),
         both=sorted(with_work & set(quarantined)), recovered_by_retry=len(retried),
         recovered_by_repair=len(repaired), quarantine_reasons=reasons,

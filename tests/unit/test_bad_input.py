@@ -2,7 +2,6 @@
 
 import json
 import shutil
-from types import SimpleNamespace
 
 from cx_worker.drafting.after_call_work import load_dispositions
 from cx_worker.drafting.context_limit import estimate_tokens, fit_transcript
@@ -12,26 +11,11 @@ from cx_worker.ingest.pull import advance_watermark, pull
 from cx_worker.models import Interaction
 from cx_worker.settings import Settings
 from cx_worker.store import Store
+from tests.support.fakes import FakeLLM
 from tests.support.paths import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 FORMATS = FIXTURES / "formats"
-WORK = {"summary": "The customer asked and the agent answered.", "customer_intent": "help",
-        "disposition": "product_question", "action_items": [], "crm_note": "Answered.", "sentiment_start": "neutral",
-        "sentiment_end": "neutral", "emotional_risk": {"flag": False, "reason": ""}, "handoff_context": ""}
-
-
-class FakeLLM:
-    def __init__(self):
-        self.transcripts = []
-
-    def with_structured_output(self, schema, *, method, include_raw):
-        def invoke(messages):
-            self.transcripts.append(messages[-1].content)
-            raw = SimpleNamespace(usage_metadata={}, response_metadata={"finish_reason": "stop"})
-            return {"raw": raw, "parsed": schema.model_validate(WORK), "parsing_error": None}
-
-        return SimpleNamespace(invoke=invoke)
 
 
 def _contact(cid, turns, **extra):
@@ -42,7 +26,8 @@ def test_a_batch_mixing_good_and_broken_files_loses_no_good_contact(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(FIXTURES / "night5.jsonl", src / "a_night.jsonl")
-    long_turns = [{"speaker": "customer" if i % 2 else "agent", "text": f"turn {i} " + "words " * 60} for i in range(80)]
+    long_turns = [{"speaker": "customer" if i % 2 else "agent", "text": f"turn {i} " + "words " * 60}
+                  for i in range(80)]
     (src / "b_broken.jsonl").write_bytes(b"\n".join([
         b"{not json",
         _contact("empty", [{"speaker": "customer", "text": "   "}]),
@@ -75,7 +60,7 @@ def test_a_batch_mixing_good_and_broken_files_loses_no_good_contact(tmp_path):
                            store=store, run_id="r1")
     assert drafted["drafted"] == len(good)
 
-    reasons = {(q["interaction_id"] or q["origin"]): q["reason"] for q in store.quarantined(run_id="r1")}
+    reasons = {(q.interaction_id or q.origin): q.reason for q in store.quarantined(run_id="r1")}
     assert reasons["b_broken.jsonl:1"].startswith("malformed JSON")
     assert "transcript has no text" in reasons["empty"]
     assert reasons["b_broken.jsonl:3"].startswith("not UTF-8")
@@ -86,9 +71,9 @@ def test_a_batch_mixing_good_and_broken_files_loses_no_good_contact(tmp_path):
     assert "unknown speaker 'robot'" in reasons["csv-3"] and "not ISO 8601" in reasons["csv-4"]
     assert reasons["5773eca4-0874-4617-a6e8-85591aa94609"].startswith("no transcript")
     assert reasons["long"].startswith("processed truncated: transcript ~")
-    long_sent = next(t for t in llm.transcripts if "turn 0 " in t)
+    long_sent = next(t for t in llm.calls if "turn 0 " in t)
     assert "turns omitted here" in long_sent and "turn 79 " in long_sent and "turn 40 " not in long_sent
-    assert store.contact("long")["redacted"]["metadata"]["truncated"]["dropped_turns"] > 0
+    assert store.contact("long").redacted.metadata["truncated"]["dropped_turns"] > 0
 
     # The watermark moves past everything read: the next night reads nothing again.
     advance_watermark(settings, store=store, offsets=pulled.offsets)

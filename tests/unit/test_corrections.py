@@ -25,7 +25,7 @@ def test_label_stores_an_audited_correction_and_the_next_run_uses_it(tmp_path, c
     # A contact a run has read (real: the first contact of the sample night), stored as resolved, under review.
     contact = Interaction.model_validate_json((FIXTURES / "night5.jsonl").read_text().splitlines()[0])
     store = Store(data / "store.sqlite")
-    store.put_contact(contact.id, run_id="night-1", input_hash="h", redacted=contact.model_dump_json(),
+    store.put_contact(contact.id, run_id="night-1", input_hash="h", redacted=contact,
                       pii_counts={}, status="done")
     store.put_outcome(contact.id, run_id="night-1", outcome={"label": "resolved", "confidence": 0.41,
                                                              "evidence": [], "signals": {"needs_review": True}})
@@ -35,13 +35,13 @@ def test_label_stores_an_audited_correction_and_the_next_run_uses_it(tmp_path, c
     assert code == 0 and "resolved -> escalated by gov-lead" in capsys.readouterr().out
 
     audit = store.corrections(contact.id)
-    assert len(audit) == 1 and audit[0]["old_label"] == "resolved" and audit[0]["new_label"] == "escalated"
-    assert audit[0]["corrected_by"] == "gov-lead" and audit[0]["reason"] == "manager was notified"
-    assert audit[0]["created_at"]
+    assert len(audit) == 1 and audit[0].old_label == "resolved" and audit[0].new_label == "escalated"
+    assert audit[0].corrected_by == "gov-lead" and audit[0].reason == "manager was notified"
+    assert audit[0].created_at
     stored = store.outcome(contact.id)
-    assert stored["label"] == "escalated" and stored["run_id"] == "night-1"
-    assert stored["signals"]["corrected"]["from"] == "resolved" and stored["signals"]["needs_review"] is False
-    assert store.review_list() == [] and store.review_list(status="closed")[0]["closed_by"] == "gov-lead"
+    assert stored.label == "escalated" and stored.run_id == "night-1"
+    assert stored.signals["corrected"]["from"] == "resolved" and stored.signals["needs_review"] is False
+    assert store.review_list() == [] and store.review_list(status="closed")[0].closed_by == "gov-lead"
 
     collection = open_collection(data / "chroma")
     got = collection.get(ids=[contact.id], include=["metadatas"])

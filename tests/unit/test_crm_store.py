@@ -1,10 +1,12 @@
-from cx_worker.delivery.crm import SqliteCrm
+from cx_worker.delivery.crm import Crm
 from cx_worker.delivery.notes import note_key
-from cx_worker.store import Store
+from cx_worker.models import NotePayload
+from cx_worker.store import Ledger, Store
+from tests.support.fakes import WORK
 
 
-def _payload(iid="c1", run="r1", summary="Customer asked for a refund of $40; refund issued."):
-    return {
+def _payload(iid="c1", run="r1", summary="Customer asked for a refund of $40; refund issued.") -> NotePayload:
+    return NotePayload.model_validate({
         "interaction_id": iid, "run_id": run, "channel": "chat", "queue": "billing", "customer_id": "u1",
         "model": "m", "prompt_hash": "p",
         "work": {"summary": summary, "customer_intent": "refund", "disposition": "refund_or_credit",
@@ -12,30 +14,30 @@ def _payload(iid="c1", run="r1", summary="Customer asked for a refund of $40; re
                  "crm_note": "Refund issued.", "sentiment_start": "negative", "sentiment_end": "positive",
                  "emotional_risk": {"flag": False, "reason": ""}, "handoff_context": ""},
         "outcome": {"label": "resolved", "confidence": 0.9, "evidence": [], "signals": {}},
-    }
+    })
 
 
 def test_rewriting_a_note_never_duplicates_it(tmp_path):
-    crm = SqliteCrm(tmp_path / "crm.sqlite")
+    crm = Crm(Ledger(tmp_path / "crm.sqlite"))
     assert crm.write(_payload(), hold=False) == "pending"
     assert crm.visible("c1") is None  # recorded, not yet delivered
     assert crm.deliver_pending() == {"delivered": 1}
     assert crm.write(_payload(run="r2"), hold=False) == "delivered"
     assert crm.deliver_pending() == {}
     notes = crm.notes("c1")
-    assert len(notes) == 1 and notes[0]["note_key"] == note_key("c1", prompt_hash="p", model="m")
-    body = crm.visible("c1")["body"]
+    assert len(notes) == 1 and notes[0].note_key == note_key("c1", prompt_hash="p", model="m")
+    body = crm.visible("c1").body
     assert "refund of $40" in body and "Outcome: resolved" in body and "[customer] check refund posted" in body
 
 
 def test_held_notes_are_invisible_until_released_and_release_is_audited(tmp_path):
-    crm = SqliteCrm(tmp_path / "crm.sqlite")
+    crm = Crm(Ledger(tmp_path / "crm.sqlite"))
     assert crm.write(_payload(), hold=True) == "held"
     assert crm.visible("c1") is None
     assert crm.release("r1", by="gov lead", reason="checked the breach") == 1
     assert crm.visible("c1") is not None
-    assert crm.releases("r1")[0]["released_by"] == "gov lead"
-    assert crm.notes("c1")[0]["sink"] == "sqlite"
+    assert crm.releases("r1")[0].released_by == "gov lead"
+    assert crm.notes("c1")[0].sink == "sqlite"
     # a delivered note is not pulled back by a later held write of the same key
     assert crm.write(_payload(run="r2"), hold=True) == "delivered"
 
@@ -43,9 +45,9 @@ def test_held_notes_are_invisible_until_released_and_release_is_audited(tmp_path
 def test_store_upserts_and_watermark(tmp_path):
     store = Store(tmp_path / "s.sqlite")
     store.start_run("r1", config={})
-    store.put_acw("c1", prompt_hash="p", model="m", run_id="r1", output={"a": 1}, usage={"seconds": 1.0})
-    store.put_acw("c1", prompt_hash="p", model="m", run_id="r1", output={"a": 2}, usage={})
-    assert store.acw("c1", prompt_hash="p", model="m")["output"] == {"a": 2}
+    store.put_acw("c1", prompt_hash="p", model="m", run_id="r1", output=WORK, usage={"seconds": 1.0})
+    store.put_acw("c1", prompt_hash="p", model="m", run_id="r1", output=WORK | {"summary": "Second."}, usage={})
+    assert store.acw("c1", prompt_hash="p", model="m").output.summary == "Second."
     assert store.acw("c1", prompt_hash="other", model="m") is None
     assert store.watermark("f") == 0
     store.set_watermark("f", 120)

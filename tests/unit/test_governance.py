@@ -17,7 +17,8 @@ from cx_worker.governance.metrics import (
     rouge_l,
     tone_problems,
 )
-from tests.unit.test_run_stages import WORK, FakeLLM, _night, collection, env  # noqa: F401 (fixtures)
+from tests.support.fakes import WORK, FakeLLM
+from tests.support.night import run_night
 
 BAD = "The agent refunded $480 and emailed the receipt to jane.doe@example.com; the customer was happy."
 
@@ -27,16 +28,16 @@ def _injected(transcript: str) -> str:
 
 
 def test_injected_bad_summary_breaches_is_held_reported_and_released(env, capsys):
-    good = _night(env, FakeLLM(WORK), "r1", limit=2)
+    good = run_night(env, FakeLLM(WORK), "r1", limit=2)
     assert good.report.verdict == "pass" and good.notes == {"delivered": 2}
 
-    bad = _night(env, FakeLLM(WORK, summary_for=lambda t: BAD), "r2")
+    bad = run_night(env, FakeLLM(WORK, summary_for=lambda t: BAD), "r2")
     assert bad.report.verdict == "breach"
     failed = {r.metric for r in bad.report.results if r.measured and not r.success}
     assert {"groundedness", "pii_leak_rate"} <= failed
     held = env.crm.notes(status="held")
     assert bad.notes == {"held": 3} and len(held) == 3
-    assert all(env.crm.visible(n["interaction_id"]) is None for n in held)
+    assert all(env.crm.visible(n.interaction_id) is None for n in held)
 
     report = json.loads(bad.paths["json"].read_text())
     assert report["regressions"]["previous_run"] == "r1"
@@ -52,10 +53,10 @@ def test_injected_bad_summary_breaches_is_held_reported_and_released(env, capsys
 
     settings = ["--data-dir", str(env.settings.data_dir)]
     assert main(["release", "r2", "--by", "Gov Lead", "--reason", "false positive checked", *settings]) == 0
-    assert all(env.crm.visible(n["interaction_id"]) is not None for n in held)
-    assert env.crm.releases("r2")[0]["released_by"] == "Gov Lead"
+    assert all(env.crm.visible(n.interaction_id) is not None for n in held)
+    assert env.crm.releases("r2")[0].released_by == "Gov Lead"
     capsys.readouterr()
-    assert main(["audit", held[0]["interaction_id"], "--json", *settings]) == 0
+    assert main(["audit", held[0].interaction_id, "--json", *settings]) == 0
     trail = json.loads(capsys.readouterr().out)
     assert trail["after_call_work"][0]["prompt_hash"] and len(trail["input_hash"]) == 16
     assert any(v["metric"] == "groundedness" and v["this_contact"] == "fail" for v in trail["eval"])
@@ -77,7 +78,7 @@ def test_suite_errors_are_loud(tmp_path):
 
 
 def test_the_report_names_the_suite_version(env):
-    night = _night(env, FakeLLM(WORK), "r1", limit=1)
+    night = run_night(env, FakeLLM(WORK), "r1", limit=1)
     report = json.loads(night.paths["json"].read_text())
     assert len(report["thresholds_sha256"]) == 64 and report["thresholds_file"].endswith("suite_test.yaml")
     assert report["thresholds_sha256"][:16] in night.paths["html"].read_text()
@@ -122,7 +123,7 @@ def test_outcome_rates_section_renders_in_the_report(env):
     from cx_worker.governance.verdict import judge_run
     from cx_worker.outcomes.report import outcome_report, outcome_table
 
-    _night(env, FakeLLM(WORK), "r1")
+    run_night(env, FakeLLM(WORK), "r1")
     section = outcome_report(env.store, "r1")
     _, paths = judge_run("r1", settings=env.settings, store=env.store, crm=env.crm, outcome_report=section)
     page = paths["html"].read_text()

@@ -7,6 +7,7 @@ from cx_worker.models import Interaction
 from cx_worker.outcomes.report import NO_INTENT, outcome_report, outcome_table, trust
 from cx_worker.outcomes.signals import as_evidence, detect
 from cx_worker.store import Store
+from tests.support.fakes import WORK
 from tests.support.paths import PROJECT_ROOT
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
@@ -37,7 +38,7 @@ def _store(tmp_path) -> Store:
     labels = {"bot-1": "abandoned", "bot-2": "abandoned", "bot-3": "escalated", "bot-4": "resolved"}
     real_labels = ["deflected", "resolved", "resolved", "deflected", "escalated"]
     for interaction, label in [*zip(REAL, real_labels), *((b, labels[b.id]) for b in BOT)]:
-        store.put_contact(interaction.id, run_id="r1", input_hash="h", redacted=interaction.model_dump_json(),
+        store.put_contact(interaction.id, run_id="r1", input_hash="h", redacted=interaction,
                           pii_counts={}, status="done")
         signals = {**as_evidence(detect(interaction)), "needs_review": interaction.id == REAL[0].id}
         if interaction.id == REAL[1].id:
@@ -46,7 +47,7 @@ def _store(tmp_path) -> Store:
                           outcome={"label": label, "confidence": 0.8, "evidence": [], "signals": signals})
     for interaction in REAL[:3]:
         store.put_acw(interaction.id, prompt_hash="p", model="m", run_id="r1", usage={},
-                      output={"disposition": "order_status", "customer_intent": "where is my order"})
+                      output=WORK | {"disposition": "order_status", "customer_intent": "where is my order"})
     return store
 
 

@@ -6,8 +6,9 @@ from cx_worker.drafting.after_call_work import load_dispositions, output_model, 
 from cx_worker.drafting.questions import load_questions, tally
 from cx_worker.ops.summary import _question_tally
 from cx_worker.settings import Settings
+from tests.support.fakes import WORK, FakeLLM
+from tests.support.night import run_night
 from tests.support.paths import PROJECT_ROOT
-from tests.unit.test_run_stages import WORK, FakeLLM, _night, collection, env  # noqa: F401 (fixtures)
 
 QUESTIONS = PROJECT_ROOT / "config" / "questions.yaml"
 
@@ -36,10 +37,10 @@ def test_bad_question_files_are_refused(tmp_path):
 def test_answers_reach_the_note_and_the_night_tally(env):
     env.settings = env.settings.model_copy(update={"questions": QUESTIONS})
     work = {**WORK, "answers": {"identity_verified": True, "apology_offered": None}}
-    night = _night(env, FakeLLM(work), "r1", limit=3)
+    night = run_night(env, FakeLLM(work), "r1", limit=3)
     assert night.notes == {"delivered": 3}
     note = env.crm.notes()[0]
-    assert "- identity_verified: yes" in note["body"] and "- apology_offered: unknown" in note["body"]
+    assert "- identity_verified: yes" in note.body and "- apology_offered: unknown" in note.body
     t = _question_tally(env.store, "r1", load_questions(QUESTIONS))
     assert t["identity_verified"]["counts"] == {"yes": 3} and t["apology_offered"]["answered"] == 0
     assert tally([{"x": 2.0}, {"x": 4.0}, {}], ()) == {}

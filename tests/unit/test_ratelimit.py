@@ -14,7 +14,7 @@ from cx_worker.llm.ratelimit import RateLimiter
 from cx_worker.models import Interaction
 from cx_worker.settings import Settings
 from cx_worker.store import Store
-from tests.unit.test_run_stages import WORK, FakeLLM
+from tests.support.fakes import WORK, FakeLLM
 
 
 class Clock:
@@ -113,7 +113,7 @@ def test_the_nightly_drafting_goes_through_the_limiter(tmp_path, monkeypatch):
                 for i in range(6)]
     store = Store(settings.store_path)
     for c in contacts:
-        store.put_contact(c.id, run_id="r", input_hash="h", redacted=c.model_dump_json(), pii_counts={},
+        store.put_contact(c.id, run_id="r", input_hash="h", redacted=c, pii_counts={},
                           status="pending")
     llm = FakeLLM(WORK)
     llm.max_tokens = 700

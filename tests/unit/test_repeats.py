@@ -51,19 +51,19 @@ def test_a_repeat_next_night_unresolves_the_earlier_contact_and_links_both(tmp_p
     assert [(link["earlier"], link["later"]) for link in links] == [(FIRST.id, REPEAT.id)]
 
     earlier = store.outcome(FIRST.id)
-    assert earlier["label"] == "unresolved" and earlier["run_id"] == "night-1"
-    assert earlier["signals"]["label_before_repeat"] == "resolved"
-    assert [e["id"] for e in earlier["signals"]["repeated_by"]] == [REPEAT.id]
-    assert 0.6 <= earlier["signals"]["repeated_by"][0]["similarity"] <= 1
+    assert earlier.label == "unresolved" and earlier.run_id == "night-1"
+    assert earlier.signals["label_before_repeat"] == "resolved"
+    assert [e["id"] for e in earlier.signals["repeated_by"]] == [REPEAT.id]
+    assert 0.6 <= earlier.signals["repeated_by"][0]["similarity"] <= 1
     later = store.outcome(REPEAT.id)
-    assert later["label"] == "deflected" and [e["id"] for e in later["signals"]["repeat_of"]] == [FIRST.id]
+    assert later.label == "deflected" and [e["id"] for e in later.signals["repeat_of"]] == [FIRST.id]
     # A different issue of another customer, 6 days apart too, is no repeat.
-    assert store.outcome(OTHER_FIRST.id)["label"] == "resolved" and "repeat_of" not in tonight[1].signals
+    assert store.outcome(OTHER_FIRST.id).label == "resolved" and "repeat_of" not in tonight[1].signals
 
     # Re-running night 2 (after a crash) links once, not twice.
     _night(store, contacts, "night-2", [REPEAT, OTHER_LATER], ["deflected", "resolved"])
-    assert len(store.outcome(FIRST.id)["signals"]["repeated_by"]) == 1
-    assert store.outcome(FIRST.id)["signals"]["label_before_repeat"] == "resolved"
+    assert len(store.outcome(FIRST.id).signals["repeated_by"]) == 1
+    assert store.outcome(FIRST.id).signals["label_before_repeat"] == "resolved"
 
 
 def test_same_night_out_of_order_outside_the_window_or_another_customer(tmp_path, contacts):
@@ -83,10 +83,11 @@ def test_a_human_correction_is_not_overridden_by_a_repeat(tmp_path, contacts):
     store = Store(tmp_path / "store.sqlite")
     _night(store, contacts, "night-1", [FIRST], ["resolved"])
     stored = store.outcome(FIRST.id)
-    store.put_outcome(FIRST.id, run_id="night-1", outcome={**stored, "signals": {"corrected": {"by": "lead"}}})
+    corrected = stored.model_copy(update={"signals": {"corrected": {"by": "lead"}}})
+    store.put_outcome(FIRST.id, run_id="night-1", outcome=corrected)
     _night(store, contacts, "night-2", [REPEAT], ["resolved"])
     after = store.outcome(FIRST.id)
-    assert after["label"] == "resolved" and after["signals"]["repeated_by"][0]["id"] == REPEAT.id
+    assert after.label == "resolved" and after.signals["repeated_by"][0]["id"] == REPEAT.id
 
 
 def test_the_outcome_stage_links_repeats_and_fills_the_review_list(tmp_path, contacts):
@@ -101,8 +102,8 @@ def test_the_outcome_stage_links_repeats_and_fills_the_review_list(tmp_path, con
                             repeat_similarity=settings.repeat_similarity)
     classifier.classify_and_store([FIRST], store=store, run_id="night-1")
     classifier.classify_and_store([REPEAT], store=store, run_id="night-2")
-    assert store.outcome(FIRST.id)["label"] == "unresolved"
-    assert store.outcome(REPEAT.id)["signals"]["repeat_of"][0]["id"] == FIRST.id
+    assert store.outcome(FIRST.id).label == "unresolved"
+    assert store.outcome(REPEAT.id).signals["repeat_of"][0]["id"] == FIRST.id
     review = store.review_list()
-    assert {r["interaction_id"] for r in review} == {FIRST.id, REPEAT.id}
-    assert all(r["status"] == "open" and "below" in r["reason"] for r in review)
+    assert {r.interaction_id for r in review} == {FIRST.id, REPEAT.id}
+    assert all(r.status == "open" and "below" in r.reason for r in review)

@@ -5,13 +5,14 @@ import json
 from cx_worker.cli import main
 from cx_worker.governance.review import decisions, review_queue
 from cx_worker.outcomes.exemplars import open_collection
-from tests.unit.test_run_stages import WORK, FakeLLM, _night, collection, env  # noqa: F401 (fixtures)
+from tests.support.fakes import WORK, FakeLLM
+from tests.support.night import run_night
 
 RISKY = {**WORK, "emotional_risk": {"flag": True, "reason": "says they will cancel"}}
 
 
 def test_review_flow_from_the_command_line(env, capsys):
-    _night(env, FakeLLM(RISKY), "r1", limit=3)
+    run_night(env, FakeLLM(RISKY), "r1", limit=3)
     opts = ["--data-dir", str(env.settings.data_dir), "--exemplars", str(env.settings.exemplars)]
     capsys.readouterr()
     assert main(["review", "--json", *opts]) == 0
@@ -24,16 +25,16 @@ def test_review_flow_from_the_command_line(env, capsys):
                  *opts]) == 0
     assert main(["review", "relabel", third, "escalated", "--by", "Ana", "--reason", "handed to a manager",
                  *opts]) == 0
-    assert [i["interaction_id"] for i in review_queue(env.store)] == []
+    assert [i.interaction_id for i in review_queue(env.store)] == []
     audit = decisions(env.store)
-    assert [d["decision"] for d in audit] == ["approve", "edit", "relabel"]
-    assert audit[1]["detail"]["before"]["summary"] == WORK["summary"]
-    assert env.store.outcome(third)["label"] == "escalated" and env.store.corrections(third)[0]["corrected_by"] == "Ana"
+    assert [d.decision for d in audit] == ["approve", "edit", "relabel"]
+    assert audit[1].detail["before"]["summary"] == WORK["summary"]
+    assert env.store.outcome(third).label == "escalated" and env.store.corrections(third)[0].corrected_by == "Ana"
 
     edited = env.crm.visible(second)
-    assert "Customer asked about X; agent fixed it." in edited["body"] and edited["revision"] == 1
+    assert "Customer asked about X; agent fixed it." in edited.body and edited.revision == 1
     relabelled = env.crm.visible(third)
-    assert "Outcome: escalated" in relabelled["body"]
+    assert "Outcome: escalated" in relabelled.body
     # the relabelled contact is now an exemplar (source: correction) in the store the next run classifies with
     stored = open_collection(env.settings.chroma_path).get(ids=[third], include=["metadatas"])
     assert stored["ids"] == [third] and stored["metadatas"][0]["label"] == "escalated"
@@ -50,7 +51,8 @@ def test_review_item_shows_the_words_that_favoured_the_label(env):
         "signals": {"words": {"probabilities": {"deflected": 0.7, "resolved": 0.3}, "telling": ["a:dm_us", "a:dm"]}},
     }
     env.store.put_outcome("c-1", run_id="r1", outcome=outcome)
-    env.store.flag_for_review("c-1", run_id="r1", label="deflected", confidence=0.41, reason="confidence 0.41 below 0.50")
-    item = next(i for i in review_queue(env.store) if i["interaction_id"] == "c-1")
-    assert item["outcome"]["telling_words"] == ["a:dm_us", "a:dm"]
-    assert item["outcome"]["evidence"] == outcome["evidence"]
+    env.store.flag_for_review("c-1", run_id="r1", label="deflected", confidence=0.41,
+                              reason="confidence 0.41 below 0.50")
+    item = next(i for i in review_queue(env.store) if i.interaction_id == "c-1")
+    assert item.outcome.telling_words == ["a:dm_us", "a:dm"]
+    assert [e.model_dump() for e in item.outcome.evidence] == outcome["evidence"]

@@ -10,7 +10,7 @@ PCA's own sentiment trends, categories, issues and entities go under `metadata["
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -72,8 +72,8 @@ def _start(info: dict[str, Any]) -> datetime | None:
         try:
             when = when.replace(tzinfo=ZoneInfo(info.get("ConversationLocation") or "UTC"))
         except (ZoneInfoNotFoundError, ValueError):
-            when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc)
+            when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 def _float(value: Any) -> float | None:

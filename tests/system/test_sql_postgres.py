@@ -69,9 +69,12 @@ def test_turn_table_on_a_real_postgres_server(postgres_url):
         conn.execute(text("CREATE TABLE contact_turns (conversation_id TEXT, seq INT, role TEXT, message TEXT, "
                           "timestamp TIMESTAMPTZ, queue TEXT)"))
         conn.execute(text("INSERT INTO contact_turns VALUES "
-                          "('pg-1', 2, 'agent', 'Your refund of $12 is on its way.', '2026-11-20 09:00:30+00', 'billing'),"
-                          "('pg-1', 1, 'customer', 'I was charged twice for one order.', '2026-11-20 09:00:00+00', 'billing'),"
-                          "('pg-2', 1, 'customer', 'Hola, mi pedido no ha llegado todavía y necesito ayuda.', NULL, NULL),"
+                          "('pg-1', 2, 'agent', 'Your refund of $12 is on its way.', "
+                          "'2026-11-20 09:00:30+00', 'billing'),"
+                          "('pg-1', 1, 'customer', 'I was charged twice for one order.', "
+                          "'2026-11-20 09:00:00+00', 'billing'),"
+                          "('pg-2', 1, 'customer', 'Hola, mi pedido no ha llegado todavía y necesito ayuda.', "
+                          "NULL, NULL),"
                           "('pg-3', 1, NULL, 'no speaker', NULL, NULL)"))
     engine.dispose()
     url = f"{postgres_url}#contact_turns"

@@ -43,7 +43,7 @@ def _settings(api, tmp_path, **options) -> Settings:
 def _store(settings: Settings, contacts=CONTACTS) -> Store:
     store = Store(settings.store_path)
     for c in contacts:
-        store.put_contact(c.id, run_id="r1", input_hash="h", redacted=c.model_dump_json(), pii_counts={},
+        store.put_contact(c.id, run_id="r1", input_hash="h", redacted=c, pii_counts={},
                           status="pending")
     return store
 
@@ -54,7 +54,7 @@ def _draft(api, settings, store, contacts=CONTACTS, **options):
 
 
 def _reasons(store: Store) -> dict[str, str]:
-    return {q["interaction_id"]: q["reason"] for q in store.quarantined() if q["stage"] == "after_call_work"}
+    return {q.interaction_id: q.reason for q in store.quarantined() if q.stage == "after_call_work"}
 
 
 def test_a_night_is_drafted_in_one_batch_with_usage_and_the_key_stays_out_of_store_and_logs(tmp_path, caplog):
@@ -68,12 +68,12 @@ def test_a_night_is_drafted_in_one_batch_with_usage_and_the_key_stays_out_of_sto
     assert len(api.batches) == 1 and len(api.uploads()) == 1 and len(api.uploads()[0]) == len(CONTACTS)
     for contact in CONTACTS:
         acw = store.acw(contact.id, prompt_hash=HASH, model=settings.llm_model)
-        assert acw is not None and acw["output"]["summary"] and acw["run_id"] == "r1"
-        assert acw["prompt_tokens"] > 0 and acw["completion_tokens"] > 0
+        assert acw is not None and acw.output.summary and acw.run_id == "r1"
+        assert acw.prompt_tokens > 0 and acw.completion_tokens > 0
     [row] = store.llm_batches(prompt_hash=HASH, model=settings.llm_model, open_only=False)
-    assert row["batch_id"] in api.batches and row["status"] == "collected"
-    assert sorted(row["custom_ids"].values()) == sorted(c.id for c in CONTACTS)
-    assert api.batches[row["batch_id"]]["metadata"]["run_id"] == "r1"
+    assert row.batch_id in api.batches and row.status == "collected"
+    assert sorted(row.custom_ids.values()) == sorted(c.id for c in CONTACTS)
+    assert api.batches[row.batch_id]["metadata"]["run_id"] == "r1"
     assert api.authorizations == {f"Bearer {KEY}"}
     store.close()
     for path in settings.data_dir.iterdir():  # the SQLite file and its WAL
@@ -145,12 +145,12 @@ def test_faulty_lines_are_quarantined_with_reasons_naming_the_fault_and_the_good
     [row] = store.llm_batches(prompt_hash=HASH, model=settings.llm_model, open_only=False)
     reasons = _reasons(store)
     for n, line in enumerate(lines):
-        iid = row["custom_ids"][line["custom_id"]]
+        iid = row.custom_ids[line["custom_id"]]
         has_work = store.acw(iid, prompt_hash=HASH, model=settings.llm_model) is not None
         if n in FAULTS:
-            assert FAULTS[n][1] in reasons[iid] and not has_work and store.contact(iid)["status"] == "acw_failed"
+            assert FAULTS[n][1] in reasons[iid] and not has_work and store.contact(iid).status == "acw_failed"
         else:
-            assert iid not in reasons and has_work and store.contact(iid)["status"] == "pending"
+            assert iid not in reasons and has_work and store.contact(iid).status == "pending"
 
 
 def test_an_invalid_answer_gets_one_synchronous_repair_re_ask_when_an_llm_is_given(tmp_path):
@@ -264,7 +264,7 @@ def test_a_night_over_the_per_file_limit_is_split_into_several_batches(tmp_path,
     assert counts == {"drafted": len(CONTACTS)}
     assert sorted(line["custom_id"] for lines in api.uploads() for line in lines) == sorted(
         cid for row in store.llm_batches(prompt_hash=HASH, model=settings.llm_model, open_only=False)
-        for cid in row["custom_ids"])
+        for cid in row.custom_ids)
 
 
 def test_the_fake_api_rejects_malformed_input_files_like_the_real_one():
@@ -289,8 +289,8 @@ def test_the_nightly_flow_drafts_a_night_in_one_batch_and_batch_mode_needs_an_en
     error before anything runs."""
     import subprocess
 
-    from tests.unit.test_scale_out import CLI, _env
-    from tests.unit.test_scale_out import CONTACTS as NIGHT
+    from tests.system.test_scale_out import CLI, _env
+    from tests.system.test_scale_out import CONTACTS as NIGHT
 
     with FakeBatchAPI() as api:
         env = _env(tmp_path, api.base_url, CX_LLM_MODE="batch", CX_BATCH_POLL_SECONDS="0.05", CX_LLM_API_KEY=KEY)

@@ -6,8 +6,9 @@ import subprocess
 
 import pytest
 
+from tests.support.fakes import WORK, FakeLLM
+from tests.support.night import run_night
 from tests.unit.test_governance import BAD
-from tests.unit.test_run_stages import WORK, FakeLLM, _night, collection, env  # noqa: F401 (fixtures)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -16,8 +17,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_report_renders_in_headless_chromium(env, tmp_path):
-    _night(env, FakeLLM(WORK), "r1", limit=2)
-    night = _night(env, FakeLLM(WORK, summary_for=lambda t: BAD), "r2")
+    run_night(env, FakeLLM(WORK), "r1", limit=2)
+    night = run_night(env, FakeLLM(WORK, summary_for=lambda t: BAD), "r2")
     url = night.paths["html"].resolve().as_uri()
     profile = [f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run([CHROMIUM, *FLAGS, *profile, "--dump-dom", url], capture_output=True, text=True,

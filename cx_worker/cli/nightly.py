@@ -1,0 +1,53 @@
+"""`cx-worker nightly` and `cx-worker eval`: the commands that run a flow (the CLI's one way into `flows`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+import flows
+from cx_worker.cli import EXIT_BREACH, EXIT_PASS
+from cx_worker.cli.settings_options import settings_options
+from cx_worker.ops.summary import summary_text
+from cx_worker.settings import Settings
+
+
+@click.command()
+@click.option("--limit", type=int, default=None, help="Contacts this run (default CX_LIMIT, 12).")
+@click.option("--all", "all_contacts", is_flag=True, help="Every new contact.")
+@click.option("--json", "as_json", is_flag=True, help="The last line printed is the run summary as JSON.")
+@click.option("--progress", is_flag=True, help="Show the progress bar even when not on a terminal.")
+@click.option("--verbose", is_flag=True, help="Prefect's INFO logs.")
+@settings_options
+def nightly(limit: int | None, all_contacts: bool, as_json: bool, progress: bool, verbose: bool) -> int:
+    """Run the nightly flow over new contacts: redact, draft, classify, judge, write back.
+
+    Exit 0: evals pass, notes delivered. 1: a governance threshold broke, notes held. 2: could not run.
+    """
+    if limit is not None and all_contacts:
+        raise click.UsageError("--limit and --all exclude each other")
+    if verbose:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+    settings = Settings()
+    summary = flows.run_nightly(settings, limit=limit, all_contacts=all_contacts,
+                                progress=(not as_json and sys.stderr.isatty()) or progress)
+    print(json.dumps(summary) if as_json else summary_text(summary))
+    return EXIT_PASS if summary["eval"]["verdict"] == "pass" else EXIT_BREACH
+
+
+@click.command()
+@click.option("--run", "run_id", required=True, help="The stored run to judge.")
+@click.option("--no-judge", is_flag=True, help="Skip the LLM faithfulness judge (reported not measured).")
+@settings_options(show=("thresholds",))
+def evals(run_id: str, no_judge: bool) -> int:
+    """(Re-)judge a stored run with the governance suite (--thresholds FILE: another suite)."""
+    result = flows.run_evals(run_id, use_judge=not no_judge)
+    for metric, score in result["metrics"].items():
+        print(f"{metric:22} {'n/a' if score is None else f'{score:.3f}'}")
+    print(f"verdict: {result['verdict']}")
+    for kind, path in result["paths"].items():
+        print(f"{kind}: {path}")
+    return EXIT_PASS if result["verdict"] == "pass" else EXIT_BREACH

@@ -1,0 +1,112 @@
+"""`cx-worker review`: contacts waiting for a human, and the reviewer's decisions (every one audited)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from cx_worker.cli import EXIT_ERROR, EXIT_PASS
+from cx_worker.cli.outcomes import LABEL
+from cx_worker.cli.settings_options import settings_options
+from cx_worker.delivery.crm import open_crm
+from cx_worker.governance import review as reviews
+from cx_worker.outcomes.exemplars import open_collection
+from cx_worker.settings import Settings
+from cx_worker.store import Store
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="List as one JSON array.")
+@settings_options
+@click.pass_context
+def review(ctx: click.Context, as_json: bool) -> int | None:
+    """Contacts waiting for a human (the list, by default), and decisions on them."""
+    if ctx.invoked_subcommand is None:
+        return _list(as_json)
+    return None
+
+
+@review.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array.")
+@settings_options
+def list_command(as_json: bool) -> int:
+    """Every contact waiting for review, with why and the evidence, most urgent first."""
+    return _list(as_json)
+
+
+def _list(as_json: bool) -> int:
+    queue = reviews.review_queue(Store(Settings().store_target))
+    if as_json:
+        print(json.dumps([item.model_dump() for item in queue], default=str))
+        return EXIT_PASS
+    for item in queue:
+        o = item.outcome
+        print(f"{item.interaction_id}  run {item.run_id}  outcome {o.label if o else None} "
+              f"({o.confidence if o else 0:.2f})")
+        for reason in item.reasons:
+            print(f"    - {reason}")
+        if o and o.evidence:
+            print("    nearest exemplars: " + ", ".join(f"{e.exemplar_id} ({e.label}, {e.similarity:.2f})"
+                                                     for e in o.evidence))
+        if item.summary:
+            print(f"    summary: {item.summary}")
+    print(f"{len(queue)} contacts waiting for review", file=sys.stderr)
+    return EXIT_PASS
+
+
+def _decide(action: str, apply) -> int:
+    settings = Settings()
+    try:
+        apply(settings, Store(settings.store_target), open_crm(settings))
+    except (reviews.ReviewError, ValueError) as exc:
+        print(f"cx-worker review {action}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_PASS
+
+
+@review.command()
+@click.argument("interaction_id", metavar="ID")
+@click.option("--by", required=True, help="Who decides.")
+@click.option("--reason", default="", help="Why.")
+@settings_options
+def approve(interaction_id: str, by: str, reason: str) -> int:
+    """The outputs are right as they are."""
+    code = _decide("approve", lambda s, store, crm: reviews.approve(interaction_id, store=store, crm=crm, by=by,
+                                                                   reason=reason))
+    if code == EXIT_PASS:
+        print(f"{interaction_id}: approve by {by} recorded")
+    return code
+
+
+@review.command()
+@click.argument("interaction_id", metavar="ID")
+@click.option("--by", required=True, help="Who decides.")
+@click.option("--reason", default="", help="Why.")
+@click.option("--summary", default=None, help="The corrected summary.")
+@click.option("--note", "crm_note", default=None, help="The corrected CRM note.")
+@settings_options
+def edit(interaction_id: str, by: str, reason: str, summary: str | None, crm_note: str | None) -> int:
+    """Correct the summary and/or the CRM note; agents get a new revision of the note."""
+    code = _decide("edit", lambda s, store, crm: reviews.edit(interaction_id, store=store, crm=crm, by=by,
+                                                             reason=reason, summary=summary, crm_note=crm_note))
+    if code == EXIT_PASS:
+        print(f"{interaction_id}: edit by {by} recorded")
+    return code
+
+
+@review.command()
+@click.argument("interaction_id", metavar="ID")
+@click.argument("new_label", metavar="LABEL", type=LABEL)
+@click.option("--by", required=True, help="Who decides.")
+@click.option("--reason", default="", help="Why.")
+@settings_options
+def relabel(interaction_id: str, new_label: str, by: str, reason: str) -> int:
+    """Correct the outcome: the contact becomes an exemplar and the agent's note is updated."""
+    code = _decide("relabel", lambda s, store, crm: reviews.relabel(
+        interaction_id, new_label, store=store, crm=crm, collection=open_collection(s.chroma_path), by=by,
+        reason=reason))
+    if code == EXIT_PASS:
+        print(f"{interaction_id}: relabel by {by} recorded")
+    return code
