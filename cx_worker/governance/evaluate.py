@@ -160,11 +160,6 @@ def _jsonl(path: Path | None) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def eval_items(run_id: str, *, store: Store, references: References) -> list[EvalItem]:
-    """The run's contacts, with their stored outputs, as metric inputs (all at once: see `eval_pages`)."""
-    return [item for page in eval_pages(run_id, store=store, references=references) for item in page]
-
-
 def eval_pages(run_id: str, *, store: Store, references: References, page: int = 500) -> Iterator[list[EvalItem]]:
     """The run's contacts as metric inputs, `page` at a time, in id order: one query per page."""
     failures = {q.interaction_id: q.reason for q in store.quarantined(run_id=run_id)

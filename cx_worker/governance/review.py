@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from cx_worker.delivery.crm import Crm
 from cx_worker.models import Evidence
 from cx_worker.outcomes.corrections import correct_outcome
-from cx_worker.store import Note, ReviewDecision, Store
+from cx_worker.store import Note, Store
 
 
 class ReviewError(ValueError):
@@ -74,11 +74,6 @@ def review_queue(store: Store) -> list[ReviewItem]:
 def _record(store: Store, iid: str, decision: str, *, by: str, reason: str, detail: dict[str, Any]) -> None:
     store.add_review_decision(iid, decision, by=by, reason=reason, detail=detail)
     store.close_review(iid, by=by)
-
-
-def decisions(store: Store, interaction_id: str | None = None) -> list[ReviewDecision]:
-    """The audit of review decisions."""
-    return store.review_decisions(interaction_id)
 
 
 def _latest_note(crm: Crm, iid: str) -> Note:

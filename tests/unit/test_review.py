@@ -3,7 +3,7 @@
 import json
 
 from cx_worker.cli import main
-from cx_worker.governance.review import decisions, review_queue
+from cx_worker.governance.review import review_queue
 from cx_worker.outcomes.exemplars import open_collection
 from tests.support.fakes import WORK, FakeLLM
 from tests.support.night import run_night
@@ -26,7 +26,7 @@ def test_review_flow_from_the_command_line(env, capsys):
     assert main(["review", "relabel", third, "escalated", "--by", "Ana", "--reason", "handed to a manager",
                  *opts]) == 0
     assert [i.interaction_id for i in review_queue(env.store)] == []
-    audit = decisions(env.store)
+    audit = env.store.review_decisions()
     assert [d.decision for d in audit] == ["approve", "edit", "relabel"]
     assert audit[1].detail["before"]["summary"] == WORK["summary"]
     assert env.store.outcome(third).label == "escalated" and env.store.corrections(third)[0].corrected_by == "Ana"
