@@ -137,6 +137,30 @@ class Settings(BaseSettings):
         "task_runner=dask: a LocalCluster of dask_workers processes is started for the run. Workers must see the "
         "data dir (store) and reach the LLM endpoint.")
     dask_workers: int = Field(default=2, ge=1, description="Worker processes of the LocalCluster (no dask_address).")
+    transcribe_first_speaker: Literal["agent", "customer"] = Field(
+        default="agent", description="Amazon Transcribe standard output with speaker diarization: the role of the "
+        "first speaker (every other speaker gets the other role). agent for inbound calls that open with the agent's "
+        "greeting; customer for outbound or IVR-first recordings.")
+    transcribe_agent_channel: str = Field(
+        default="ch_0", pattern=r"^ch_\d+$", description="Amazon Transcribe standard output with channel "
+        "identification: the agent's channel (the other is the customer). ch_0 follows AWS's Call Analytics "
+        "examples; Amazon Connect recordings put the agent on the right channel: set ch_1 for them.")
+
+    source_encoding: str = Field(
+        default="auto", description="Text encoding of the source files. auto: UTF-8, and a file or line that is not "
+        "UTF-8 in the legacy encoding it most likely is (cp1252 unless another reads clearly better); or a codec "
+        "name (cp1252, latin-1, ...). Bytes the encoding cannot read set aside only the records that hold them.")
+    retry_max_attempts: int = Field(
+        default=3, ge=1, description="Tries of a contact whose LLM call failed (timeout, connection, 429/5xx after "
+        "the SDK's retries, an expired batch) before it is given up (quarantined for good; `cx-worker quarantine "
+        "retry` queues it again).")
+    retry_backoff_hours: float = Field(
+        default=12.0, ge=0, description="Wait before the first retry of a failed contact; each later wait doubles "
+        "(12 h: the next night, the next, then two nights later).")
+    pii_regions: str = Field(
+        default="GB,US,FR,DE,ES,IT,NL,IE", pattern=r"^\s*[A-Za-z]{2}(\s*,\s*[A-Za-z]{2})*\s*$",
+        description="Regions the contact centre serves (comma-separated ISO 3166 codes, most likely first): "
+        "redaction reads phone numbers in their national formats.")
 
     @model_validator(mode="after")
     def _batch_needs_an_endpoint(self) -> Settings:

@@ -22,6 +22,7 @@ from cx_worker.delivery.crm import open_crm
 from cx_worker.delivery.write_back import write_back
 from cx_worker.drafting.after_call_work import Disposition, load_dispositions
 from cx_worker.drafting.draft import chunk_size, draft_contacts
+from cx_worker.drafting.failures import take_due_retries
 from cx_worker.drafting.prepare import prepare_contacts
 from cx_worker.drafting.questions import load_questions
 from cx_worker.governance.verdict import holds_write_back, judge_run
@@ -55,16 +56,17 @@ class DraftedChunk:
 @task(name="redact-and-draft", cache_policy=NO_CACHE)
 def draft_chunk(
     chunk: list[Interaction], *, settings: Settings, run_id: str, base_url: str | None,
-    dispositions: tuple[Disposition, ...],
+    dispositions: tuple[Disposition, ...], prepared: bool = False,
 ) -> DraftedChunk:
     """Redact, embed and draft one chunk with its own store connection and LLM client: it runs in any thread or
-    process (a Dask worker) that reaches the store."""
+    process (a Dask worker) that reaches the store. `prepared`: contacts already redacted and recorded (retries)."""
     seconds: Counter = Counter()
     store = Store(settings.store_target)
     try:
         with _timed(seconds, "redact"):
-            redacted = prepare_contacts(chunk, store=store, run_id=run_id, enabled=settings.redact,
-                                        max_tokens=settings.max_transcript_tokens)
+            redacted = chunk if prepared else prepare_contacts(chunk, store=store, run_id=run_id,
+                                                               enabled=settings.redact,
+                                                               max_tokens=settings.max_transcript_tokens)
         with _timed(seconds, "embed"):
             vectors = embed_contacts(redacted)
         with _timed(seconds, "draft"):
@@ -95,6 +97,15 @@ def nightly(
     limit = None if all_contacts else (limit if limit is not None else settings.limit)
     store, crm = Store(settings.store_target), open_crm(settings)
     run_id = new_run_id()
+    try:
+        with store.run_lock(run_id):  # one run at a time on a store: a second one stops here, naming this one
+            return _night(settings, store=store, crm=crm, run_id=run_id, limit=limit, progress=progress)
+    finally:
+        store.close()
+        crm.close()
+
+
+def _night(settings: Settings, *, store: Store, crm, run_id: str, limit: int | None, progress: bool) -> dict:
     store.start_run(run_id, config={"source": source_key(settings.source), "limit": limit,
                                     "model": settings.llm_model, "base_url": settings.llm_base_url or "embedded"})
     logger = get_run_logger()
@@ -103,6 +114,9 @@ def nightly(
         pulled = Pulled()
         chunks = pull_chunks(settings, store=store, run_id=run_id, limit=limit, size=chunk_size(settings),
                              pulled=pulled)
+        retries = take_due_retries(store=store, run_id=run_id)  # failed LLM calls of earlier nights, due again
+        size = chunk_size(settings)
+        retry_chunks = [(retries[i:i + size], True) for i in range(0, len(retries), size)]
         first = next(chunks, None)
         classifier = Classifier.open(settings)
         drafted: Counter = Counter()
@@ -123,12 +137,14 @@ def nightly(
             for _ in done.redacted if tick else ():
                 tick()
 
-        with llm_endpoint(settings, needed=first is not None) as base_url:
-            with progress_bar(limit or 0, enabled=progress) as tick, _timed(seconds, "pull_draft_outcome"):
+        with llm_endpoint(settings, needed=first is not None or bool(retries)) as base_url:
+            total = (limit or 0) + len(retries)
+            with progress_bar(total, enabled=progress) as tick, _timed(seconds, "pull_draft_outcome"):
                 in_flight: deque = deque()
-                for chunk in chain([first] if first else [], chunks):
+                fresh = ((chunk, False) for chunk in chain([first] if first else [], chunks))
+                for chunk, prepared in chain(retry_chunks, fresh):
                     in_flight.append(draft_chunk.submit(chunk, settings=settings, run_id=run_id, base_url=base_url,
-                                                        dispositions=dispositions))
+                                                        dispositions=dispositions, prepared=prepared))
                     while len(in_flight) >= settings.chunks_in_flight:
                         finish(in_flight.popleft())
                 while in_flight:
@@ -146,7 +162,7 @@ def nightly(
         advance_watermark(settings, store=store, offsets=pulled.offsets)
         summary = run_summary(run_id, pulled=pulled, drafted=drafted, outcomes=outcome_counts, notes=notes,
                               report=report, report_html=paths["html"], store=store,
-                              questions=load_questions(settings.questions))
+                              questions=load_questions(settings.questions), retried=len(retries))
         summary["workers"] = dict(workers)
         summary["stage_seconds"] = {k: round(v, 1) for k, v in seconds.items()}
         store.finish_run(run_id, status="finished", summary=summary)
@@ -155,9 +171,6 @@ def nightly(
     except Exception as exc:
         store.finish_run(run_id, status="failed", summary={"error": f"{type(exc).__name__}: {exc}"})
         raise
-    finally:
-        store.close()
-        crm.close()
 
 
 @contextmanager

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from cx_worker.cli import EXIT_BREACH, EXIT_PASS
+from cx_worker.cli import EXIT_BREACH, EXIT_ERROR, EXIT_PASS
 from cx_worker.cli.settings_options import describe_settings, settings_options
 from cx_worker.ingest.convert import ingest as convert
+from cx_worker.ingest.source import ReadOptions
 from cx_worker.models import write_schemas
 from cx_worker.settings import Settings
 from cx_worker.store import Store
@@ -22,11 +24,17 @@ from cx_worker.store import Store
 @click.option("--output", type=click.Path(path_type=Path), required=True, help="Canonical Interaction JSONL to write.")
 @click.option("--metadata-output", type=click.Path(path_type=Path), default=None,
               help="Records with metadata but no transcript (Genesys details); default OUTPUT.metadata.jsonl.")
+@click.option("--encoding", default=None, metavar="CODEC",
+              help="The exports' text encoding (cp1252, latin-1, ...); default CX_SOURCE_ENCODING, auto: UTF-8, or "
+                   "the legacy encoding a file that is not UTF-8 is most likely in.")
 @settings_options
-def ingest(paths: tuple[str, ...], output: Path, metadata_output: Path | None) -> int:
+def ingest(paths: tuple[str, ...], output: Path, metadata_output: Path | None, encoding: str | None) -> int:
     """Convert contact-centre exports (files, folders, fsspec URLs, SQL tables) into canonical interactions."""
     side = metadata_output or output.with_name(output.name.removesuffix(".jsonl") + ".metadata.jsonl")
-    report = convert(list(paths), output=output, metadata_output=side)
+    options = ReadOptions.of(Settings())
+    if encoding:
+        options = replace(options, encoding=encoding)
+    report = convert(list(paths), output=output, metadata_output=side, options=options)
     for problem in report.problems:
         print(f"cx-worker ingest: {problem}", file=sys.stderr)
     print(f"wrote {report.written} interactions to {output}"
@@ -37,19 +45,50 @@ def ingest(paths: tuple[str, ...], output: Path, metadata_output: Path | None) -
     return EXIT_BREACH if report.problems else EXIT_PASS
 
 
-@click.command()
-@click.argument("action", type=click.Choice(["list"]))
+@click.group()
+def quarantine() -> None:
+    """Records set aside, with their reasons; contacts waiting for another try of their LLM call."""
+
+
+@quarantine.command(name="list")
 @click.option("--run", "run_id", default=None, help="Only this run's records.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array.")
 @settings_options
-def quarantine(action: str, run_id: str | None, as_json: bool) -> int:
-    """Records set aside, at which stage and why."""
-    rows = Store(Settings().store_target).quarantined(run_id=run_id)
+def list_quarantine(run_id: str | None, as_json: bool) -> int:
+    """Every record set aside: when, which run, what, at which stage, and why."""
+    store = Store(Settings().store_target)
+    rows = store.quarantined(run_id=run_id)
     if as_json:
         print(json.dumps([r.model_dump() for r in rows]))
         return EXIT_PASS
     for r in rows:
         print(f"{r.created_at}  run {r.run_id}  {r.origin}  [{r.stage}] {r.reason}")
+    waiting = store.retries(status="waiting")
+    print(f"{len(rows)} records set aside" + (f" in run {run_id}" if run_id else "")
+          + (f"; {len(waiting)} contacts waiting for another try (next due {waiting[0].due_at})" if waiting else "")
+          if rows or waiting else "nothing quarantined" + (f" in run {run_id}" if run_id else ""), file=sys.stderr)
+    return EXIT_PASS
+
+
+@quarantine.command(name="retry")
+@click.argument("interaction_id", metavar="[ID]", required=False)
+@click.option("--all", "every", is_flag=True, help="Every contact whose after-call work failed or waits for a retry.")
+@settings_options
+def retry_quarantine(interaction_id: str | None, every: bool) -> int:
+    """Queue contacts whose LLM call failed for the next run, with a fresh budget of tries."""
+    if bool(interaction_id) == every:
+        raise click.UsageError("give one ID, or --all")
+    store = Store(Settings().store_target)
+    failed = set(store.contact_ids(status="acw_failed")) | set(store.contact_ids(status="awaiting_retry"))
+    if interaction_id and interaction_id not in failed:
+        contact = store.contact(interaction_id)
+        print(f"cx-worker quarantine retry: {interaction_id}: "
+              + ("not in the store" if contact is None else f"nothing to retry (its status is {contact.status})"),
+              file=sys.stderr)
+        return EXIT_ERROR
+    ids = sorted(failed) if every else [interaction_id]
+    queued = store.requeue(ids, reason="queued by ops (cx-worker quarantine retry)")
+    print(f"{queued} contacts queued: the next run (cx-worker nightly) drafts them again")
     return EXIT_PASS
 
 

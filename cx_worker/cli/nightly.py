@@ -11,6 +11,7 @@ import click
 import flows
 from cx_worker.cli import EXIT_BREACH, EXIT_PASS
 from cx_worker.cli.settings_options import settings_options
+from cx_worker.ops.reaper import start_reaper
 from cx_worker.ops.summary import summary_text
 from cx_worker.settings import Settings
 
@@ -32,6 +33,7 @@ def nightly(limit: int | None, all_contacts: bool, as_json: bool, progress: bool
     if verbose:
         os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     settings = Settings()
+    start_reaper()  # whatever the run starts (Prefect's server, the LLM server, Dask) dies with it
     summary = flows.run_nightly(settings, limit=limit, all_contacts=all_contacts,
                                 progress=(not as_json and sys.stderr.isatty()) or progress)
     print(json.dumps(summary) if as_json else summary_text(summary))
@@ -44,6 +46,7 @@ def nightly(limit: int | None, all_contacts: bool, as_json: bool, progress: bool
 @settings_options(show=("thresholds",))
 def evals(run_id: str, no_judge: bool) -> int:
     """(Re-)judge a stored run with the governance suite (--thresholds FILE: another suite)."""
+    start_reaper()
     result = flows.run_evals(run_id, use_judge=not no_judge)
     for metric, score in result["metrics"].items():
         print(f"{metric:22} {'n/a' if score is None else f'{score:.3f}'}")

@@ -11,7 +11,7 @@ import click
 
 from cx_worker.cli import EXIT_ERROR, EXIT_PASS
 from cx_worker.cli.settings_options import settings_options
-from cx_worker.ingest.source import Read, read_interactions
+from cx_worker.ingest.source import Read, ReadOptions, read_interactions
 from cx_worker.models import OUTCOME_LABELS
 from cx_worker.outcomes.classifier import Classifier
 from cx_worker.outcomes.corrections import CorrectionError, correct_outcome
@@ -31,9 +31,10 @@ LABEL = click.Choice(OUTCOME_LABELS)
 @settings_options
 def classify(source: Path, output: Path) -> int:
     """Classify contacts' outcomes (no LLM): the label, its confidence and its evidence per contact."""
-    classifier = Classifier.open(Settings(), repeats=False)
+    settings = Settings()
+    classifier = Classifier.open(settings, repeats=False)
     good, bad = [], 0
-    for item in read_interactions(source):
+    for item in read_interactions(source, options=ReadOptions.of(settings)):
         if isinstance(item, Read):
             good.append(item.interaction)
         else:

@@ -34,6 +34,7 @@ from cx_worker.drafting.after_call_work import (
     prompt_hash,
     write_after_call_work,
 )
+from cx_worker.drafting.failures import record_failure
 from cx_worker.drafting.questions import Question, load_questions
 from cx_worker.guard.outbound import batch_identifiers
 from cx_worker.models import Interaction
@@ -151,12 +152,12 @@ class _Job:
             self.on_progress()
         return status
 
-    def fail(self, cid: str, reason: str) -> str:
+    def fail(self, cid: str, reason: str, *, retryable: bool = False) -> str:
+        """Set a contact aside (`failures.record_failure`): for good, or until a later night when the request
+        itself failed (`retryable`)."""
         iid = self.pending.pop(cid)[0].id
-        self.store.quarantine(run_id=self.run_id, interaction_id=iid, origin=iid, stage="after_call_work",
-                              reason=reason)
-        self.store.set_contact_status(iid, "acw_failed")
-        return self.settle("failed")
+        return self.settle(record_failure(iid, store=self.store, run_id=self.run_id, reason=reason,
+                                          retryable=retryable, settings=self.settings))
 
     def in_flight(self) -> dict[str, list[str]]:
         """Batches an earlier (crashed) run submitted for contacts pending here: polled, not paid for again."""
@@ -257,7 +258,7 @@ class _Job:
 
     def _give_up(self, batch_id: str, ids, reason: str) -> None:
         for cid in [c for c in ids if c in self.pending]:
-            self.fail(cid, reason)
+            self.fail(cid, reason, retryable=True)  # the batch, not the contact, failed
         self.store.set_llm_batch_status(batch_id, "collected")
 
     def _settle(self, cid: str, line: dict, batch_id: str) -> str:
@@ -266,7 +267,7 @@ class _Job:
             error = line.get("error") or (response.get("body") or {}).get("error") or {}
             status = f"HTTP {response['status_code']} " if response.get("status_code") else ""
             return self.fail(cid, f"batch request failed: {status}{error.get('code') or error.get('type')}: "
-                                  f"{error.get('message')}")
+                                  f"{error.get('message')}", retryable=True)
         body = response.get("body") or {}
         choice = (body.get("choices") or [{}])[0]
         tokens = body.get("usage") or {}
@@ -298,7 +299,7 @@ class _Job:
             return self.fail(cid, str(exc))
         except Exception as exc:  # network, timeout after retries
             return self.fail(cid, f"repair re-ask failed: {type(exc).__name__}: {str(exc)[:300]} "
-                                  f"(first answer: {problem})")
+                                  f"(first answer: {problem})", retryable=True)
         usage |= {k: (usage[k] or 0) + (result.usage[k] or 0) for k in ("prompt_tokens", "completion_tokens")}
         return self._put(cid, result.work.model_dump(), usage | {"repaired": True}, "repaired")
 

@@ -11,6 +11,7 @@ from threading import BoundedSemaphore, Lock
 
 from cx_worker.drafting.after_call_work import AcwError, Disposition, prompt_hash, write_after_call_work
 from cx_worker.drafting.batch_api import MAX_REQUESTS, draft_batch, openai_client
+from cx_worker.drafting.failures import record_failure
 from cx_worker.drafting.questions import load_questions
 from cx_worker.guard.outbound import batch_identifiers
 from cx_worker.llm.client import build_llm
@@ -47,7 +48,8 @@ def draft(
     process, however many chunks are drafted at once.
 
     A contact whose work is already stored for this prompt and model is not sent again. A contact whose call fails
-    (after the SDK's retries and one repair re-ask) is quarantined with the reason; the others go on. The calls
+    (after the SDK's retries and one repair re-ask) is quarantined with the reason and, when the call itself failed,
+    queued for a retry on a later night (`failures`); the others go on. The calls
     share one `llm_rpm`/`llm_tpm` limiter per process (on a Dask cluster: per worker). Returns counts of drafted,
     repaired (valid after the re-ask), reused, failed.
     """
@@ -59,25 +61,30 @@ def draft(
 
     def one(interaction: Interaction) -> str:
         if store.acw(interaction.id, prompt_hash=key, model=settings.llm_model) is not None:
+            store.retry_done(interaction.id)
             return "reused"
         try:
             with slots:
-                    result = write_after_call_work(
+                result = write_after_call_work(
                     interaction, llm=llm, model=settings.llm_model, dispositions=dispositions,
                     method=settings.llm_structured_output, language=settings.crm_language, limiter=limiter,
                     known_identifiers=known, questions=questions)
-        except AcwError as exc:
-            return _fail(interaction.id, str(exc))
-        except Exception as exc:  # network, timeout after retries: quarantine, never kill the run
-            return _fail(interaction.id, f"LLM call failed: {type(exc).__name__}: {str(exc)[:300]}")
-        store.put_acw(interaction.id, prompt_hash=key, model=settings.llm_model, run_id=run_id,
-                      output=result.work.model_dump(), usage=result.usage)
+        except AcwError as exc:  # the answer could not be used: the same call would fail the same way
+            return _fail(interaction.id, str(exc), retryable=False)
+        except Exception as exc:  # network, timeout after retries: another night, another try
+            return _fail(interaction.id, f"LLM call failed: {type(exc).__name__}: {str(exc)[:300]}", retryable=True)
+        try:
+            store.put_acw(interaction.id, prompt_hash=key, model=settings.llm_model, run_id=run_id,
+                          output=result.work.model_dump(), usage=result.usage)
+        except Exception as exc:  # the store refused this one record: set it aside, keep the night going
+            return _fail(interaction.id, f"could not store the after-call work: {type(exc).__name__}: "
+                                         f"{str(exc)[:300]}", retryable=True)
+        store.retry_done(interaction.id)
         return "repaired" if result.usage.get("repaired") else "drafted"
 
-    def _fail(iid: str, reason: str) -> str:
-        store.quarantine(run_id=run_id, interaction_id=iid, origin=iid, stage="after_call_work", reason=reason)
-        store.set_contact_status(iid, "acw_failed")
-        return "failed"
+    def _fail(iid: str, reason: str, *, retryable: bool) -> str:
+        return record_failure(iid, store=store, run_id=run_id, reason=reason, retryable=retryable,
+                              settings=settings)
 
     with ThreadPoolExecutor(max_workers=max(1, settings.llm_concurrency)) as pool:
         for status in pool.map(one, interactions):

@@ -19,18 +19,25 @@ def prepare_contacts(
     """Redact personal data and record each contact's progress; returns what the LLM may see.
 
     A transcript over `max_tokens` (estimated) is cut to fit, and the reason recorded in the quarantine table
-    (stage "truncate") and in the contact's metadata: the contact is still processed.
+    (stage "truncate") and in the contact's metadata: the contact is still processed. A contact that cannot be
+    redacted or recorded is quarantined (stage "prepare") and left out; the others go on.
     """
     out = []
     for interaction in interactions:
-        redacted, counts = redact_interaction(interaction) if enabled else (interaction, {})
-        if max_tokens:
-            redacted, cut = fit_transcript(redacted, max_tokens=max_tokens)
-            if cut:
-                store.quarantine(run_id=run_id, interaction_id=interaction.id, origin=interaction.id,
-                                 stage="truncate", reason=f"processed truncated: {cut}")
-        store.put_contact(interaction.id, run_id=run_id, input_hash=input_hash(interaction),
-                          redacted=redacted, pii_counts=counts, status="pending")
+        try:
+            redacted, counts = redact_interaction(interaction) if enabled else (interaction, {})
+            cut = None
+            if max_tokens:
+                redacted, cut = fit_transcript(redacted, max_tokens=max_tokens)
+            store.put_contact(interaction.id, run_id=run_id, input_hash=input_hash(interaction),
+                              redacted=redacted, pii_counts=counts, status="pending")
+        except Exception as exc:  # this contact, not the night: nothing unredacted goes on
+            store.quarantine(run_id=run_id, interaction_id=interaction.id, origin=interaction.id, stage="prepare",
+                             reason=f"could not be redacted or recorded: {type(exc).__name__}: {str(exc)[:300]}")
+            continue
+        if cut:
+            store.quarantine(run_id=run_id, interaction_id=interaction.id, origin=interaction.id,
+                             stage="truncate", reason=f"processed truncated: {cut}")
         out.append(redacted)
     return out
 

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cx_worker.ingest.source import Read, read_interactions, source_files
+from cx_worker.ingest.source import Read, ReadOptions, read_interactions, source_files
 from cx_worker.ingest.sql_source import is_sql_url
 
 
@@ -22,7 +22,8 @@ class IngestReport:
     problems: list[str] = field(default_factory=list)  # "origin: reason", one per unreadable file or record
 
 
-def ingest(paths: list[str], *, output: Path, metadata_output: Path) -> IngestReport:
+def ingest(paths: list[str], *, output: Path, metadata_output: Path, options: ReadOptions | None = None
+           ) -> IngestReport:
     """Write every interaction of `paths` to `output` (one JSON object a line), in path then file order.
 
     Records that are not broken but have no transcript (Genesys analytics details) go to `metadata_output`.
@@ -35,7 +36,7 @@ def ingest(paths: list[str], *, output: Path, metadata_output: Path) -> IngestRe
     with output.open("w", encoding="utf-8") as out:
         for path in paths:
             others = [f for q, files in listed.items() if q != path for f in files]
-            for item in read_interactions(_local(path), companions=others):
+            for item in read_interactions(_local(path), companions=others, options=options or ReadOptions()):
                 if isinstance(item, Read):
                     iid = item.interaction.id
                     if iid in seen:

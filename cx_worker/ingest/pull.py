@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from cx_worker.ingest.source import Read, read_interactions, source_key, source_names
+from cx_worker.ingest.source import Read, ReadOptions, read_interactions, source_key, source_names
 from cx_worker.models import Interaction
 from cx_worker.settings import Settings
 from cx_worker.store import Store
@@ -50,7 +50,8 @@ def pull_chunks(
     """
     seen: set[str] = set()  # ids only: ~100 bytes a contact
     chunk: list[Interaction] = []
-    for item in read_interactions(settings.source, offsets=_offsets(store, settings)):
+    for item in read_interactions(settings.source, offsets=_offsets(store, settings),
+                                 options=ReadOptions.of(settings)):
         if limit is not None and pulled.new >= limit:
             break
         pulled.read += 1
@@ -68,9 +69,8 @@ def pull_chunks(
             continue
         seen.add(iid)
         done = store.contact(iid)
-        if done is not None and done.status in ("done", "acw_failed") and done.input_hash == input_hash(
-            item.interaction
-        ):
+        settled = ("done", "acw_failed", "awaiting_retry")  # a retry is the queue's to make, not the source's
+        if done is not None and done.status in settled and done.input_hash == input_hash(item.interaction):
             pulled.skipped += 1
             continue
         pulled.new += 1

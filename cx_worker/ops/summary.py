@@ -16,7 +16,7 @@ from cx_worker.store import Store
 
 def run_summary(
     run_id: str, *, pulled: Pulled, drafted: Counter, outcomes: Counter, notes: Counter, report: GovernanceReport,
-    report_html: Path, store: Store, questions: tuple[Question, ...] = (),
+    report_html: Path, store: Store, questions: tuple[Question, ...] = (), retried: int = 0,
 ) -> dict[str, Any]:
     """The run's summary: the contract of `cx-worker nightly --json`, plus what ops watch (rates, time, tokens)."""
     quarantined = len(store.quarantined(run_id=run_id))
@@ -44,7 +44,23 @@ def run_summary(
         "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
         "review_backlog": len(store.review_list()),
         "questions": _question_tally(store, run_id, questions),
+        "accounting": accounting(run_id, pulled=pulled, store=store, retried=retried),
     }
+
+
+def accounting(run_id: str, *, pulled: Pulled, store: Store, retried: int = 0) -> dict[str, Any]:
+    """Where every contact of the night went: read from the source plus taken from the retry queue equals already
+    done, written, quarantined for good, and waiting for a retry. `balanced` says the books close (a contact left
+    `pending` would be one the night lost)."""
+    statuses = store.run_statuses(run_id)
+    unprepared = sum(1 for q in store.quarantined(run_id=run_id) if q.stage == "prepare")
+    books = {"read": pulled.read, "retried": retried, "already_done": pulled.skipped,
+             "written": statuses.get("done", 0),
+             "quarantined": pulled.rejected + unprepared + statuses.get("acw_failed", 0),
+             "waiting_for_retry": statuses.get("awaiting_retry", 0), "unfinished": statuses.get("pending", 0)}
+    books["balanced"] = (books["read"] + retried == books["already_done"] + books["written"] + books["quarantined"]
+                         + books["waiting_for_retry"] and not books["unfinished"])
+    return books
 
 
 def _question_tally(store: Store, run_id: str, questions: tuple[Question, ...]) -> dict[str, Any]:
@@ -73,6 +89,12 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"{summary['tokens']['llm_calls']} LLM calls, tokens {summary['tokens']['prompt']} in / "
         f"{summary['tokens']['completion']} out",
     ]
+    if books := summary.get("accounting"):
+        lines.append(f"  accounted for: read {books['read']}" + (f" + retried {books['retried']}" if books["retried"]
+                                                                 else "")
+                     + f" = already done {books['already_done']} + written {books['written']} + quarantined "
+                       f"{books['quarantined']} + waiting for retry {books['waiting_for_retry']}"
+                     + ("" if books["balanced"] else f"  (DOES NOT BALANCE: {books['unfinished']} unfinished)"))
     for qid, t in (summary.get("questions") or {}).items():
         counts = ", ".join(f"{k} {v}" for k, v in t.get("counts", {}).items()) or f"mean {t.get('mean')}"
         lines.append(f"  question {qid}: {counts}")

@@ -77,19 +77,41 @@ class Classifier:
         self, interactions: list[Interaction], *, store: Store, run_id: str, vectors: ContactVectors | None = None
     ) -> Counter:
         """Classify every contact's outcome (no LLM involved), link repeat contacts, flag low confidence, store it.
-        Returns the count per label."""
-        found = self.classify(interactions, vectors=vectors)
+        Returns the count per label.
+
+        A contact the classifier cannot handle (one failure fails a batch, so the batch is then taken one by one)
+        gets an `unresolved` outcome at confidence 0 with the error, on the review list: its note still goes out.
+        """
+        try:
+            found = self.classify(interactions, vectors=vectors)
+        except Exception:
+            found = [self._one(i, vectors, k) for k, i in enumerate(interactions)]
         if self.contacts is not None:
-            link_repeats(interactions, found, contacts=self.contacts, store=store, run_id=run_id,
-                         days=self.repeat_days, min_similarity=self.repeat_similarity,
-                         embeddings=vectors.issue_vectors if vectors else None)
+            try:
+                link_repeats(interactions, found, contacts=self.contacts, store=store, run_id=run_id,
+                             days=self.repeat_days, min_similarity=self.repeat_similarity,
+                             embeddings=vectors.issue_vectors if vectors else None)
+            except Exception as exc:  # repeat links are an extra; the outcomes stand without them
+                for interaction in interactions:
+                    store.quarantine(run_id=run_id, interaction_id=interaction.id, origin=interaction.id,
+                                     stage="repeats", reason=f"repeat contacts not linked: {type(exc).__name__}: "
+                                                             f"{str(exc)[:200]}")
         counts: Counter = Counter()
         for interaction, outcome in zip(interactions, found, strict=True):
             store.put_outcome(interaction.id, run_id=run_id, outcome=outcome.model_dump())
             if outcome.signals.get("needs_review"):
                 store.flag_for_review(interaction.id, run_id=run_id, label=outcome.label,
                                       confidence=outcome.confidence,
-                                      reason=f"confidence {outcome.confidence:.2f} below "
-                                             f"{self.review_confidence:.2f}")
+                                      reason=outcome.signals.get("error") or
+                                      f"confidence {outcome.confidence:.2f} below {self.review_confidence:.2f}")
             counts[outcome.label] += 1
         return counts
+
+    def _one(self, interaction: Interaction, vectors: ContactVectors | None, k: int) -> Outcome:
+        one = (ContactVectors(documents=vectors.documents[k:k + 1], vectors=vectors.vectors[k:k + 1],
+                              issue_vectors=vectors.issue_vectors[k:k + 1]) if vectors else None)
+        try:
+            return self.classify([interaction], vectors=one)[0]
+        except Exception as exc:
+            error = f"the classifier failed on this contact: {type(exc).__name__}: {str(exc)[:200]}"
+            return Outcome(label="unresolved", confidence=0.0, signals={"error": error, "needs_review": True})

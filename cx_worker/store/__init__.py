@@ -4,6 +4,7 @@ the data dir or tables on a database server, read and written through typed meth
 """
 
 from cx_worker.store.ledger import Ledger
+from cx_worker.store.lock import RunInProgress
 from cx_worker.store.records import (
     Correction,
     EvalRecord,
@@ -12,6 +13,7 @@ from cx_worker.store.records import (
     Note,
     QuarantineRecord,
     Release,
+    RetryRecord,
     ReviewDecision,
     ReviewFlag,
     RunRecord,
@@ -23,7 +25,7 @@ from cx_worker.store.records import (
 from cx_worker.store.run_store import Store, new_run_id
 
 __all__ = [
-    "Correction", "EvalRecord", "EvalRow", "Ledger", "LlmBatch", "Note", "QuarantineRecord", "Release",
-    "ReviewDecision", "ReviewFlag", "RunRecord", "RunUsage", "Store", "StoredContact", "StoredOutcome", "StoredWork",
-    "new_run_id",
+    "Correction", "EvalRecord", "EvalRow", "Ledger", "LlmBatch", "Note", "QuarantineRecord", "Release", "RetryRecord",
+    "ReviewDecision", "ReviewFlag", "RunInProgress", "RunRecord", "RunUsage", "Store", "StoredContact",
+    "StoredOutcome", "StoredWork", "new_run_id",
 ]

@@ -90,6 +90,18 @@ class QuarantineRecord(BaseModel):
     created_at: str
 
 
+class RetryRecord(BaseModel):
+    """A contact whose LLM call failed, waiting to be drafted again (or given up on), with why and when next."""
+
+    interaction_id: str
+    run_id: str
+    attempts: int
+    due_at: str
+    reason: str
+    status: str  # waiting | given_up | done
+    updated_at: str
+
+
 class EvalRecord(BaseModel):
     """One governance metric's result for a run."""
 

@@ -10,6 +10,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import and_, func, select, update
 from cx_worker.models import Interaction, Outcome
 from cx_worker.store import schema as t
 from cx_worker.store.engine import insert_ignore, make_engine, migrate, now, pid_alive, process_owner, upsert
+from cx_worker.store.lock import advisory_lock, file_lock
 from cx_worker.store.records import (
     EvalRow,
     LlmBatch,
@@ -29,6 +31,7 @@ from cx_worker.store.records import (
     StoredOutcome,
     StoredWork,
 )
+from cx_worker.store.retry_store import RetryStore
 from cx_worker.store.review_store import ReviewStore
 
 _INTERRUPTED = ("the process running it ended mid-run (killed or crashed); its unfinished contacts were picked up by "
@@ -44,7 +47,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-class Store(ReviewStore):
+class Store(ReviewStore, RetryStore):
     """The run store, in a SQLite file (`path`) or a database server (a URL). Safe to open from several threads and
     processes at once."""
 
@@ -55,6 +58,17 @@ class Store(ReviewStore):
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def run_lock(self, run_id: str) -> AbstractContextManager[None]:
+        """One run at a time on this store (see `lock`); raises `RunInProgress` naming the run that holds it."""
+        if self.engine.dialect.name == "sqlite":
+            return file_lock(Path(str(self.engine.url.database) + ".lock"), run_id=run_id)
+        return advisory_lock(self.engine, run_id=run_id, holder=self._running_run)
+
+    def _running_run(self) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.runs.c.run_id).where(t.runs.c.status == "running")
+                                .order_by(t.runs.c.seq.desc()).limit(1)).scalar_one_or_none()
 
     # runs
     def start_run(self, run_id: str, *, config: dict[str, Any]) -> list[str]:
@@ -145,6 +159,25 @@ class Store(ReviewStore):
         with self.engine.begin() as conn:
             conn.execute(update(t.contacts).where(t.contacts.c.interaction_id == interaction_id).values(
                 status=status, updated_at=now()))
+
+    def take_contact(self, interaction_id: str, *, run_id: str) -> StoredContact | None:
+        """Bring a stored contact into tonight's run (a retry): pending again, its redacted text and hash kept."""
+        with self.engine.begin() as conn:
+            conn.execute(update(t.contacts).where(t.contacts.c.interaction_id == interaction_id).values(
+                run_id=run_id, status="pending", updated_at=now()))
+        return self.contact(interaction_id)
+
+    def contact_ids(self, *, status: str) -> list[str]:
+        """Every stored contact with this status (e.g. `acw_failed`)."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(t.contacts.c.interaction_id).where(t.contacts.c.status == status)
+                                     .order_by(t.contacts.c.interaction_id)).scalars())
+
+    def run_statuses(self, run_id: str) -> dict[str, int]:
+        """How many of a run's contacts are in each status (done, acw_failed, awaiting_retry, pending)."""
+        c = t.contacts.c
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(c.status, func.count()).where(c.run_id == run_id).group_by(c.status)).all())
 
     def run_contacts(self, run_id: str) -> list[StoredContact]:
         with self.engine.connect() as conn:

@@ -117,6 +117,15 @@ review_decisions = Table(
     sqlite_autoincrement=True,
 )
 
+retries = Table(
+    "retries", RUN_STORE,
+    Column("interaction_id", Text, primary_key=True), Column("run_id", Text, nullable=False),
+    Column("attempts", Integer, nullable=False), Column("due_at", Text, nullable=False),
+    Column("reason", Text, nullable=False), Column("status", Text, nullable=False),  # waiting | given_up | done
+    Column("updated_at", Text, nullable=False),
+    Index("retries_due", "status", "due_at"),
+)
+
 notes = Table(
     "notes", LEDGER,
     Column("note_key", Text, primary_key=True), Column("interaction_id", Text, nullable=False),
@@ -156,6 +165,8 @@ def _bring_up_to_date(conn: Connection, metadata: MetaData) -> None:
 # (version, what it does, step): applied in order to databases below that version.
 RUN_STORE_MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "tables of cx-worker 0.1 (earlier databases gain review_decisions and the seq columns)",
+     lambda conn: _bring_up_to_date(conn, RUN_STORE)),
+    (2, "retries: contacts whose LLM call failed, drafted again on later nights",
      lambda conn: _bring_up_to_date(conn, RUN_STORE)),
 ]
 LEDGER_MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [

@@ -6,24 +6,31 @@ from types import SimpleNamespace
 
 from cx_worker.delivery.write_back import write_back
 from cx_worker.drafting.draft import draft
+from cx_worker.drafting.failures import take_due_retries
 from cx_worker.drafting.prepare import prepare_contacts
 from cx_worker.governance.verdict import holds_write_back, judge_run
 from cx_worker.ingest.pull import advance_watermark, pull
+from cx_worker.ops.summary import accounting
 from cx_worker.outcomes.classifier import Classifier
 
 
 def run_night(e, llm, run_id: str, *, limit: int | None = None) -> SimpleNamespace:
-    """Pull, prepare, draft, classify, judge, write back and advance the watermark for the `env` fixture's night."""
+    """Take due retries, pull, prepare, draft, classify, judge, write back and advance the watermark for the `env`
+    fixture's night; returns what each stage counted and the night's books (`ops.summary.accounting`)."""
     e.store.start_run(run_id, config={})
+    retries = take_due_retries(store=e.store, run_id=run_id)
     pulled = pull(e.settings, store=e.store, run_id=run_id, limit=limit)
-    redacted = prepare_contacts(pulled.interactions, store=e.store, run_id=run_id, enabled=True)
-    drafted = draft(redacted, llm=llm, settings=e.settings, dispositions=e.dispositions, store=e.store,
+    redacted = prepare_contacts(pulled.interactions, store=e.store, run_id=run_id, enabled=e.settings.redact,
+                                max_tokens=e.settings.max_transcript_tokens)
+    contacts = retries + redacted
+    drafted = draft(contacts, llm=llm, settings=e.settings, dispositions=e.dispositions, store=e.store,
                     run_id=run_id)
     outcomes = Classifier(collection=e.collection, model=None, contacts=None, k=5).classify_and_store(
-        redacted, store=e.store, run_id=run_id)
+        contacts, store=e.store, run_id=run_id)
     report, paths = judge_run(run_id, settings=e.settings, store=e.store, crm=e.crm, llm=None)
-    notes = write_back(redacted, store=e.store, crm=e.crm, run_id=run_id, settings=e.settings,
-                       dispositions=e.dispositions, hold=holds_write_back(report))
+    notes = write_back(e.store.run_interactions(run_id), store=e.store, crm=e.crm, run_id=run_id,
+                       settings=e.settings, dispositions=e.dispositions, hold=holds_write_back(report))
     advance_watermark(e.settings, store=e.store, offsets=pulled.offsets)
     return SimpleNamespace(pulled=pulled, drafted=drafted, outcomes=outcomes, report=report, notes=notes,
-                           paths=paths)
+                           paths=paths, retried=len(retries),
+                           books=accounting(run_id, pulled=pulled, store=e.store, retried=len(retries)))

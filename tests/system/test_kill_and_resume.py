@@ -3,7 +3,10 @@ ephemeral server and all), against the fault-injecting endpoint with a distincti
 
 1. Exactly-once: after SIGKILL mid-drafting and a re-run, every contact has exactly one CRM note
    (`cx-worker crm list --json`), nothing is lost, and the work drafted before the kill is reused.
-2. Secrets: the key reached the endpoint (its Authorization header), and it is nowhere in the data dir (store, CRM,
+2. One run at a time: a second run started meanwhile on the same data dir exits 2 naming the first; the lock of
+   the killed run does not outlive it (the re-run takes it), and neither does anything it started (Prefect's
+   temporary server): `kill -9` of the run alone leaves no orphan.
+3. Secrets: the key reached the endpoint (its Authorization header), and it is nowhere in the data dir (store, CRM,
    Chroma, reports, logs), Prefect's database (flow-run parameters, logs, events), the runs' output, or
    `tests/cassettes`; neither is any Authorization header.
 
@@ -23,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
+import psutil
 import pytest
 import yaml
 
@@ -66,7 +70,8 @@ def night(tmp_path_factory):
     """Run 1 is killed once a few contacts have after-call work; run 2 finishes the night; then `crm list`."""
     tmp_path = tmp_path_factory.mktemp("killed-night")
     # Some transport faults too (429, 500): the retries' error paths are part of what must not leak the key.
-    with FaultLLM(delay=0.2, fault_rate=0.1, kinds=("rate_limit", "server_error"), retry_after="0.2") as llm:
+    # 1 s an answer: the night is still drafting after a concurrent run has started Prefect and been turned away.
+    with FaultLLM(delay=1.0, fault_rate=0.1, kinds=("rate_limit", "server_error"), retry_after="0.2") as llm:
         env = _env(tmp_path, llm.base_url)
         log = tmp_path / "first-run.log"
         with log.open("wb") as out:  # a file, not a pipe: nobody reads it while the run goes on
@@ -78,6 +83,18 @@ def night(tmp_path_factory):
                 assert first.poll() is None, f"the first run ended before the kill: {log.read_text()[-2000:]}"
                 assert time.monotonic() < deadline, "no after-call work appeared"
                 time.sleep(0.2)
+            # A second run on the same data dir while the first goes on: it must stop, naming the first.
+            concurrent = subprocess.run([str(CLI), "nightly", "--all", "--json"], env=env, cwd=tmp_path,
+                                        capture_output=True, text=True, timeout=300, start_new_session=True)
+            children = psutil.Process(first.pid).children(recursive=True)  # Prefect's server, the watcher...
+            os.kill(first.pid, signal.SIGKILL)  # kill -9 of the run alone, as an operator or the OOM killer does
+            first.wait(timeout=30)
+            gone_by = time.monotonic() + 20
+            while any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children) \
+                    and time.monotonic() < gone_by:
+                time.sleep(0.2)
+            orphans = [" ".join(c.cmdline()[:4]) for c in children
+                       if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
         finally:
             _kill_group(first)
         drafted_at_kill = _drafted(tmp_path)
@@ -94,6 +111,7 @@ def night(tmp_path_factory):
             (tmp_path / f"{name}.out").write_text(done.stdout)
             (tmp_path / f"{name}.err").write_text(done.stderr)
     return SimpleNamespace(tmp=tmp_path, env=env, llm=llm, first=first, drafted_at_kill=drafted_at_kill,
+                           concurrent=concurrent, children=children, orphans=orphans,
                            killed=killed, watermarks=watermarks, requests_before=requests_before, second=second,
                            listing=listing)
 
@@ -123,6 +141,17 @@ def test_a_killed_night_resumes_with_exactly_one_note_per_contact(night):
     assert unfinished == 0
 
 
+def test_a_second_run_on_the_same_data_dir_stops_and_names_the_first(night):
+    assert night.concurrent.returncode == 2, night.concurrent.stderr[-2000:]
+    assert "another run is in progress" in night.concurrent.stderr
+    assert night.killed[0][0] in night.concurrent.stderr  # the run in progress, by its id
+
+
+def test_nothing_a_killed_run_started_outlives_it(night):
+    assert night.children, "the run had started processes of its own (Prefect's server at least)"
+    assert night.orphans == [], f"left running after kill -9 of the run: {night.orphans}"
+
+
 def test_the_api_key_is_sent_and_never_stored(night):
     sent = {r.authorization for r in night.llm.requests}
     assert sent == {f"Bearer {KEY}"}  # the key did reach the endpoint, on every request
@@ -146,7 +175,7 @@ def test_the_api_key_is_sent_and_never_stored(night):
     prefect_db = night.tmp / "prefect" / "prefect.db"
     with sqlite3.connect(prefect_db) as db:
         runs = [json.loads(p) for (p,) in db.execute("SELECT parameters FROM flow_run")]
-    assert len(runs) == 2  # the killed run and the re-run
+    assert len(runs) == 3  # the killed run, the concurrent one turned away, the re-run
     for parameters in runs:  # flows take no secrets: nothing Prefect stores as a parameter can hold the key
         assert set(parameters) <= {"source", "limit", "all_contacts", "progress"}
         assert KEY not in json.dumps(parameters)

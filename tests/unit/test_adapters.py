@@ -134,8 +134,8 @@ def test_tweetsumm_and_abcd_never_carry_labels_or_act_lines():
 def test_unknown_json_and_non_utf8_are_unreadable():
     with pytest.raises(UnreadableFile, match=r"^x.json: not a known contact-centre export \(top-level keys"):
         list(parse_file("x.json", b'{"hello": 1}'))
-    with pytest.raises(UnreadableFile, match=r"^y.csv: not UTF-8"):
-        list(parse_file("y.csv", b"conversation_id,speaker,text\nc1,customer,caf\xe9\n"))
+    with pytest.raises(UnreadableFile, match=r"^y.json: not UTF-8 nor cp1252: bytes neither can read"):
+        list(parse_file("y.json", b'{"caf\x81": 1}'))
     with pytest.raises(UnreadableFile, match="empty file"):
         list(parse_file("z.json", b"  \n"))
 
@@ -146,8 +146,15 @@ def test_cli_ingest_folder_and_bad_file(tmp_path, capsys):
     err = capsys.readouterr().err
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     ids = [rec["id"] for rec in lines]
-    assert len(ids) == len(set(ids)) == 10  # chat, voice, PCA, TCA, Genesys chat, 3 ABCD, 2 CSV: once each
+    # chat, voice, PCA, TCA, Genesys chat, 3 ABCD, 2 CSV, 6 standard Transcribe calls: once each
+    assert len(ids) == len(set(ids)) == 16
     assert "b49644f6-672f-445c-b209-f76b36482830" in ids and "e578dec2-ad56-4a45-bd72-e0b6b6e0b21a" in ids
+    assert {i for i in ids if i.startswith("synthetic-") and not i.startswith("synthetic-tca")} == {
+        "synthetic-brightwater-0001", "synthetic-harbourline-0002", "synthetic-corvid-0003", "synthetic-lumen-0004",
+        "synthetic-fernleigh-0005", "synthetic-saltmarsh-0008"}
+    # Standard Transcribe files that cannot be attributed or have no words are rejected, not guessed.
+    assert "synthetic-quayside-0006: no speaker_labels or channel_labels: cannot tell agent from customer" in err
+    assert "synthetic-silent-0007: empty transcript" in err and "not a known contact-centre export" not in err
     side = (tmp_path / "out.metadata.jsonl").read_text().splitlines()
     assert len(side) == 24 and all(json.loads(s)["reason"].startswith("no transcript") for s in side)
     assert code == 1 and "unknown speaker 'robot'" in err and "duplicate id" in err  # redacted twin of the chat

@@ -46,9 +46,10 @@ def test_a_rerun_after_a_lost_watermark_reuses_work_and_duplicates_nothing(env):
 def test_a_failing_call_is_quarantined_and_the_rest_go_on(env):
     first_id = json.loads((env.source / "night.jsonl").read_text().splitlines()[0])["turns"][1]["text"][:30]
     night = run_night(env, FakeLLM(WORK, fail_on={first_id}), "r1")
-    assert night.drafted["failed"] == 1 and night.drafted["drafted"] == 4
+    assert night.drafted["waiting_retry"] == 1 and night.drafted["drafted"] == 4  # a timeout: tried again later
     q = env.store.quarantined(run_id="r1")
     assert len(q) == 1 and q[0].stage == "after_call_work" and "TimeoutError" in q[0].reason
+    assert "try 1 of 3" in q[0].reason and [r.status for r in env.store.retries()] == ["waiting"]
     assert sum(night.outcomes.values()) == 5  # the outcome does not need the LLM
     assert len(env.crm.notes()) == 4
 

@@ -18,14 +18,18 @@ def test_bad_lines_are_rejected_with_reasons_and_good_ones_kept(tmp_path):
         b'{"id": "c4", "channel": "chat", "turns": [{"speaker": "customer", "text": "caf\xe9"}]}',
         json.dumps({**GOOD, "id": "c5", "turns": [{"speaker": "robot", "text": "x"}]}).encode(),
         json.dumps({**GOOD, "id": "c6"}).encode(),
+        b'{"id": "c7", "channel": "chat", "turns": [{"speaker": "customer", "text": "\x81\x8d\x90"}]}',
     ])
     items = list(read_interactions(tmp_path))
-    assert [i.interaction.id for i in items if isinstance(i, Read)] == ["c1", "c6"]
+    read = {i.interaction.id: i.interaction for i in items if isinstance(i, Read)}
+    # c4 is Windows-1252 ("caf\xe9"), not UTF-8: read in its encoding, and the record says so
+    assert list(read) == ["c1", "c4", "c6"] and read["c4"].turns[0].text == "café"
+    assert read["c4"].metadata["decoded_as"] == "cp1252" and "decoded_as" not in read["c1"].metadata
     reasons = {i.origin: i.reason for i in items if isinstance(i, Rejected)}
     assert reasons["a.jsonl:2"].startswith("malformed JSON")
     assert "channel" in reasons["a.jsonl:3"]
     assert "turns" in reasons["a.jsonl:4"]
-    assert reasons["a.jsonl:5"].startswith("not UTF-8")
+    assert reasons["a.jsonl:8"].startswith("not UTF-8, nor cp1252")
     assert "speaker" in reasons["a.jsonl:6"]
 
 

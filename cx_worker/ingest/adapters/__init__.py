@@ -5,6 +5,7 @@
 | Amazon Connect Contact Lens (chat, voice) | `contact_lens` | `Version` CHAT-/VOICE-…, or Participants + Channel |
 | AWS Post-Call Analytics parsed output | `pca` | `ConversationAnalytics` + `SpeechSegments` |
 | Amazon Transcribe Call Analytics output | `transcribe` | `Transcript` items with `ParticipantRole`, `JobStatus` |
+| Amazon Transcribe standard batch output | `transcribe_standard` | `results` with `transcripts` + `items` |
 | Genesys Cloud details / transcripts | `genesys` | `conversations[].participants` / `conversationId` + `transcripts` |
 | CSV, one row per turn | `turn_rows` | `.csv`, or a header naming id, speaker and text columns |
 | TweetSumm JSONL, ABCD JSON | `public_datasets` | their fields |
@@ -21,16 +22,25 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from typing import Any
 
-from cx_worker.ingest.adapters import contact_lens, genesys, pca, public_datasets, transcribe, turn_rows
+from cx_worker.ingest.adapters import (
+    contact_lens,
+    genesys,
+    pca,
+    public_datasets,
+    transcribe,
+    transcribe_standard,
+    turn_rows,
+)
 from cx_worker.ingest.adapters.base import Failed, Parsed, UnreadableFile
+from cx_worker.ingest.records import Problem, check_data, decode, has_unreadable, load_record
 
 __all__ = ["Batch", "Failed", "Parsed", "UnreadableFile", "SUFFIXES", "is_adapted_jsonl", "parse_file"]
 
 SUFFIXES = (".jsonl", ".json", ".csv")
 # Whole-file JSON formats, tried in order (Contact Lens before TCA: both have a Transcript).
 _JSON = ((contact_lens.matches, contact_lens.NAME), (pca.matches, pca.NAME), (transcribe.matches, transcribe.NAME),
-         (genesys.matches, genesys.NAME), (genesys.matches_transcript, genesys.TRANSCRIPT),
-         (public_datasets.matches_abcd, public_datasets.ABCD))
+         (transcribe_standard.matches, transcribe_standard.NAME), (genesys.matches, genesys.NAME),
+         (genesys.matches_transcript, genesys.TRANSCRIPT), (public_datasets.matches_abcd, public_datasets.ABCD))
 
 
 class Batch:
@@ -85,13 +95,23 @@ def detect(name: str, data: bytes) -> str:
     return _load(name, data)[0]
 
 
-def parse_file(name: str, data: bytes, *, batch: Batch | None = None) -> Iterator[Parsed | Failed]:
+def parse_file(name: str, data: bytes, *, batch: Batch | None = None, transcribe_first_speaker: str = "agent",
+               transcribe_agent_channel: str = "ch_0", encoding: str = "auto") -> Iterator[Parsed | Failed]:
     """Convert one file into interactions (and `Failed` records with reasons).
+
+    Args:
+        encoding: the file's text encoding; `auto` reads UTF-8 or the legacy encoding the file is most likely in
+            (`records.decode`). A CSV's rows that hold bytes the encoding cannot read fail their conversation
+            only; a JSON file that holds them is unreadable.
+        transcribe_first_speaker: role of the first speaker of a diarized Amazon Transcribe file ("agent" or
+            "customer"); the setting of the same name.
+        transcribe_agent_channel: the agent's channel ("ch_0" or "ch_1") of a channel-identification Amazon
+            Transcribe file; the setting of the same name.
 
     Raises:
         UnreadableFile: not UTF-8, not parseable, or no known format; the message names the file and says why.
     """
-    kind, obj, text = _load(name, data)
+    kind, obj, text = _load(name, data, encoding=encoding)
     batch = batch or Batch([(name, lambda: data)])
     if kind == turn_rows.NAME:
         yield from turn_rows.parse_csv(text, name=name)
@@ -103,6 +123,9 @@ def parse_file(name: str, data: bytes, *, batch: Batch | None = None) -> Iterato
         yield from pca.parse(obj, name=name, data=data)
     elif kind == transcribe.NAME:
         yield from transcribe.parse(obj, name=name, data=data)
+    elif kind == transcribe_standard.NAME:
+        yield from transcribe_standard.parse(obj, name=name, data=data, first_speaker=transcribe_first_speaker,
+                                             agent_channel=transcribe_agent_channel)
     elif kind == genesys.NAME:
         yield from genesys.parse(obj, name=name, transcript_ids=batch.genesys_transcript_ids())
     elif kind == genesys.TRANSCRIPT:
@@ -111,15 +134,18 @@ def parse_file(name: str, data: bytes, *, batch: Batch | None = None) -> Iterato
         yield from public_datasets.parse_abcd(obj, name=name)
 
 
-def _load(name: str, data: bytes) -> tuple[str, Any, str]:
+def _load(name: str, data: bytes, *, encoding: str = "auto") -> tuple[str, Any, str]:
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"{name}: not UTF-8: {exc.reason} at byte {exc.start}") from None
+        text, used = decode(data, encoding=encoding)
+    except LookupError:
+        raise UnreadableFile(f"{name}: unknown encoding {encoding!r}") from None
     if not text.strip():
         raise UnreadableFile(f"{name}: empty file")
     if name.endswith(".csv") or (not text.lstrip().startswith(("{", "[")) and turn_rows.looks_like_csv(text)):
-        return turn_rows.NAME, None, text
+        return turn_rows.NAME, None, text  # rows with unreadable bytes fail alone (turn_rows)
+    if has_unreadable(text):
+        where = text.index(next(ch for ch in text if has_unreadable(ch)))
+        raise UnreadableFile(f"{name}: not UTF-8 nor {used}: bytes neither can read, at character {where}")
     if name.endswith(".jsonl"):
         return public_datasets.TWEETSUMM, _jsonl(name, text), text
     try:
@@ -132,6 +158,13 @@ def _load(name: str, data: bytes) -> tuple[str, Any, str]:
                 if transcribe.looks_like(text) else ")"
         raise UnreadableFile(f"{name}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}{hint}") \
             from None
+    except RecursionError:
+        raise UnreadableFile(f"{name}: JSON nested deeper than any contact-centre export is") from None
+    except ValueError as exc:  # e.g. a number thousands of digits long
+        raise UnreadableFile(f"{name}: unreadable JSON value: {str(exc)[:160]}") from None
+    obj = check_data(obj)
+    if isinstance(obj, Problem):
+        raise UnreadableFile(f"{name}: {obj.reason}")
     for matches, kind in _JSON:
         if matches(obj):
             return kind, obj, text
@@ -144,10 +177,8 @@ def _jsonl(name: str, text: str) -> list[tuple[int, Any]]:
     for line_no, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            lines.append((line_no, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            lines.append((line_no, {"_error": f"malformed JSON: {exc.msg} at column {exc.colno}"}))
+        data = load_record(line)
+        lines.append((line_no, {"_error": data.reason} if isinstance(data, Problem) else data))
     if not lines or not public_datasets.matches_tweetsumm(next((o for _, o in lines if "_error" not in o), None)):
         raise UnreadableFile(f"{name}: JSONL that is neither canonical interactions nor TweetSumm dialogs")
     return lines

@@ -33,6 +33,7 @@ from cx_worker.ingest.adapters.base import (
     timestamp,
     turn,
 )
+from cx_worker.ingest.records import has_unreadable
 
 NAME = "csv_turns"
 COLUMNS = {
@@ -80,6 +81,9 @@ def _contact(cid: str, members, columns: dict[str, str], *, name: str, source_fo
     first = {f: _value(members[0][1], columns, f) for f in _PER_CONTACT}
     turns = []
     for row_origin, row in members:
+        if any(isinstance(v, str) and has_unreadable(v) for v in row.values()):
+            return Failed(origin, f"{row_origin}: bytes the file's encoding cannot read (the rest of the file is "
+                                  f"kept; --encoding / CX_SOURCE_ENCODING names another)", cid)
         text = _value(row, columns, "text")
         if not text:
             continue
