@@ -14,18 +14,20 @@ from cx_worker.store import Store
 
 
 def prepare_contacts(
-    interactions: list[Interaction], *, store: Store, run_id: str, enabled: bool, max_tokens: int | None = None
+    interactions: list[Interaction], *, store: Store, run_id: str, enabled: bool, max_tokens: int | None = None,
+    regions: tuple[str, ...] | None = None,
 ) -> list[Interaction]:
     """Redact personal data and record each contact's progress; returns what the LLM may see.
 
-    A transcript over `max_tokens` (estimated) is cut to fit, and the reason recorded in the quarantine table
-    (stage "truncate") and in the contact's metadata: the contact is still processed. A contact that cannot be
-    redacted or recorded is quarantined (stage "prepare") and left out; the others go on.
+    `regions`: the regions whose national phone formats redaction reads (`Settings.pii_regions`; None: the
+    default ones). A transcript over `max_tokens` (estimated) is cut to fit, and the reason recorded in the
+    quarantine table (stage "truncate") and in the contact's metadata: the contact is still processed. A contact
+    that cannot be redacted or recorded is quarantined (stage "prepare") and left out; the others go on.
     """
     out = []
     for interaction in interactions:
         try:
-            redacted, counts = redact_interaction(interaction) if enabled else (interaction, {})
+            redacted, counts = redact_interaction(interaction, regions=regions) if enabled else (interaction, {})
             cut = None
             if max_tokens:
                 redacted, cut = fit_transcript(redacted, max_tokens=max_tokens)

@@ -8,12 +8,12 @@ counted apart, never averaged in as zero.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
+from cx_worker.governance.pii_scan import PiiFinding, scan
 from cx_worker.ingest.language import detect_language
-from cx_worker.redaction.redactor import find_pii
 
 
 @dataclass(frozen=True)
@@ -167,15 +167,38 @@ class SchemaValidRate(Metric):
         return 1 - len(failures) / len(items), failures, len(items)
 
 
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in an output, however deep: personal data can leak through any field."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+
+
+def _pii_found(findings: list[PiiFinding], *, shown: int = 3) -> str:
+    """What was found, value-free: each finding's kind, masked form and rule."""
+    why = "; ".join(f.description for f in findings[:shown])
+    return why + (f"; and {len(findings) - shown} more" if len(findings) > shown else "")
+
+
+_PII_COVERED = ("e-mail, phone (any format, spoken digits), payment card, IBAN, bank account, national id, passport, "
+                "date of birth, postal address or introduced full name")
+
+
 class PiiLeakRate(Metric):
     name = "pii_leak_rate"
     direction = "max"
-    description = "Share of outputs that contain an email, phone number or payment card."
+    description = (f"Share of outputs (every field) holding personal data: {_PII_COVERED}; found by a detector "
+                   "independent of the redactor.")
 
     def _score(self, items):
         def leaked(i: EvalItem) -> str | None:
-            found = find_pii(_output_text(i.work))
-            return "leaked " + ", ".join(sorted({k for k, _ in found})) if found else None
+            found = scan("\n".join(_strings(i.work)))
+            return "leaked " + _pii_found(found) if found else None
 
         checked = _failing_outputs(items, leaked)
         if checked is None:
@@ -243,17 +266,17 @@ class Groundedness(Metric):
 class PiiInLlmInput(Metric):
     name = "pii_in_llm_input"
     direction = "max"
-    description = "Share of contacts whose body sent to the LLM still held an email, phone or card number."
+    description = (f"Share of contacts whose body sent to the LLM still held personal data: {_PII_COVERED}; found by "
+                   "a detector independent of the redactor, so a redaction miss shows.")
 
     def _score(self, items):
         if not items:
             return None
         failures = []
         for i in items:
-            found = find_pii(i.transcript)
+            found = scan(i.transcript)
             if found:
-                failures.append({"id": i.interaction_id,
-                                 "why": "sent to the LLM: " + ", ".join(sorted({k for k, _ in found}))})
+                failures.append({"id": i.interaction_id, "why": "sent to the LLM: " + _pii_found(found)})
         return len(failures) / len(items), failures, len(items)
 
 

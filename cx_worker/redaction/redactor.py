@@ -1,6 +1,7 @@
 """Redaction: personal data is replaced by typed placeholders before anything reaches the LLM.
 
-Structured PII (e-mail, phone, card, IBAN, national id, postal address) is found by `cx_worker.redaction.detectors`; the
+Structured PII (e-mail, phone, card, IBAN, bank account, national id, passport, date of birth, postal address) is
+found by `cx_worker.redaction.detectors`, each turn read with the turn before it (the question it answers); the
 customer's own name is learnt from the contact itself — the source's `metadata["customer_name"]`, the customer
 saying "my name is …" / "I'm …" / "Name: …" or answering the agent's request for their name, the agent addressing
 them ("thank you, Joyce", "Mr. Doe") — and then replaced wherever it occurs. Placeholders are consistent within a
@@ -18,7 +19,7 @@ from typing import Any
 from cx_worker.models import Interaction, Turn
 from cx_worker.redaction.detectors import KINDS, Span, detect, luhn_ok
 
-__all__ = ["KINDS", "Redactor", "customer_names", "find_pii", "luhn_ok", "redact_interaction"]
+__all__ = ["KINDS", "Redactor", "customer_names", "find_pii", "luhn_ok", "redact_interaction", "turn_prompts"]
 
 # Capitalised words that follow "I'm" / "thank you," and are not names. Lower-case, compared lower-cased.
 _NOT_NAMES = frozenset("""
@@ -107,9 +108,11 @@ class Redactor:
     Args:
         names: the customer's names (e.g. from `customer_names`); every word of a name (but titles and initials)
             is replaced wherever it occurs, by the placeholder of the first name it belongs to.
+        regions: ISO 3166 codes of the regions whose national phone formats to read (None: the default regions).
     """
 
     names: list[str] = field(default_factory=list)
+    regions: tuple[str, ...] | None = None
     _seen: dict[tuple[str, str], str] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
 
@@ -127,23 +130,28 @@ class Redactor:
 
     def _placeholder(self, kind: str, value: str) -> str:
         key = (kind, re.sub(r"\D", "", value) if kind in ("CARD", "PHONE") else
-               re.sub(r"\s", "", value).lower() if kind in ("IBAN", "NATIONAL_ID") else value.lower())
+               re.sub(r"[\s.-]", "", value).lower() if kind in ("IBAN", "NATIONAL_ID", "PASSPORT", "ACCOUNT") else
+               value.lower())
         if key not in self._seen:
             self.counts[kind] += 1
             self._seen[key] = f"[{kind}_{self.counts[kind]}]"
         return self._seen[key]
 
-    def spans(self, text: str) -> list[Span]:
-        """What `text` would replace: structured PII, then the customer's names outside those."""
-        found = detect(text)
+    def spans(self, text: str, *, prompt: str = "") -> list[Span]:
+        """What `text` would replace: structured PII, then the customer's names outside those.
+
+        Args:
+            prompt: the turn `text` answers ("And your date of birth?"), read as context.
+        """
+        found = detect(text, regions=self.regions, prompt=prompt)
         if self._names is not None:
             found += [Span("NAME", m.start(), m.end(), m.group(0)) for m in self._names.finditer(text)
                       if not any(s.start < m.end() and m.start() < s.end for s in found)]
         return sorted(found, key=lambda s: s.start)
 
-    def text(self, text: str) -> str:
-        """Redact one string."""
-        for span in reversed(self.spans(text)):
+    def text(self, text: str, *, prompt: str = "") -> str:
+        """Redact one string (`prompt`: the turn it answers, if any)."""
+        for span in reversed(self.spans(text, prompt=prompt)):
             value = self._name_of[span.value.lower()] if span.kind == "NAME" else span.value
             text = text[:span.start] + self._placeholder(span.kind, value) + text[span.end:]
         return text
@@ -159,10 +167,22 @@ class Redactor:
         return value
 
 
-def redact_interaction(interaction: Interaction) -> tuple[Interaction, dict[str, int]]:
-    """Return a copy of `interaction` with personal data in its turns and metadata replaced, and counts per type."""
-    redactor = Redactor(names=customer_names(interaction))
-    turns = [Turn(speaker=t.speaker, text=redactor.text(t.text), ts=t.ts) for t in interaction.turns]
+def turn_prompts(turns: list[Turn]) -> list[str]:
+    """For each turn, the turn before it (what it answers), or "" for the first."""
+    return [""] + [t.text for t in turns[:-1]]
+
+
+def redact_interaction(interaction: Interaction, *, regions: tuple[str, ...] | None = None
+                       ) -> tuple[Interaction, dict[str, int]]:
+    """Return a copy of `interaction` with personal data in its turns and metadata replaced, and counts per type.
+
+    Args:
+        regions: ISO 3166 codes of the regions the centre serves, whose national phone formats are read, most
+            likely first (None: `DEFAULT_REGIONS`; `parse_regions` reads the `pii_regions` setting).
+    """
+    redactor = Redactor(names=customer_names(interaction), regions=regions)
+    turns = [Turn(speaker=t.speaker, text=redactor.text(t.text, prompt=prompt), ts=t.ts)
+             for t, prompt in zip(interaction.turns, turn_prompts(interaction.turns))]
     metadata = interaction.metadata
     if any(isinstance(v, dict | list) or k == "customer_name" for k, v in metadata.items()):
         metadata = {k: (redactor.value(v) if isinstance(v, dict | list) else
@@ -171,6 +191,6 @@ def redact_interaction(interaction: Interaction) -> tuple[Interaction, dict[str,
     return interaction.model_copy(update={"turns": turns, "metadata": metadata}), dict(redactor.counts)
 
 
-def find_pii(text: str) -> list[tuple[str, str]]:
+def find_pii(text: str, *, regions: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
     """Every (type, value) of structured personal data still present in `text`; used by the leakage eval."""
-    return [(s.kind, s.value) for s in detect(text)]
+    return [(s.kind, s.value) for s in detect(text, regions=regions)]

@@ -91,4 +91,16 @@ def test_probe_set_recall_on_structured_pii_and_false_positives():
 def test_every_redaction_of_the_bundled_real_contacts_is_reviewed():
     result = bundled_false_positives()
     assert result["unreviewed"] == [], "review new redactions in evals/datasets/pii_bundled_review.jsonl"
-    assert result["false_positives"] <= 2  # two brands' public helpline numbers quoted by their agents
+    # The two brands' helplines their agents quote (0800 298 0298, 800-433-7300) are business lines, kept.
+    assert result["false_positives"] == 0, result["false_positive_items"]
+    assert result["seconds_per_contact"] < 0.05
+
+
+def test_new_kinds_have_their_own_placeholders_and_the_leakage_eval_sees_them():
+    red, counts = redact_interaction(_contact(
+        "born 12/03/1985, passport 123456789, sort code 20-00-00 account 12345678"))
+    assert red.turns[0].text == "born [DATE_OF_BIRTH_1], passport [PASSPORT_1], sort code [ACCOUNT_1]"
+    assert counts == {"DATE_OF_BIRTH": 1, "PASSPORT": 1, "ACCOUNT": 1}
+    assert find_pii(red.turns[0].text) == []
+    assert {k for k, _ in find_pii("DOB 12/03/1985, mobile 06 12 34 56 78", regions=("FR",))} == {
+        "DATE_OF_BIRTH", "PHONE"}
