@@ -162,6 +162,15 @@ class Settings(BaseSettings):
         description="Regions the contact centre serves (comma-separated ISO 3166 codes, most likely first): "
         "redaction reads phone numbers in their national formats.")
 
+    audit_sample: int = Field(
+        default=10, ge=0, description="Contacts a night drawn at random for people to judge (the audit sample: "
+        "stratified by predicted outcome, rare labels over-sampled, never chosen by confidence); 0 turns it off.")
+    audit_window_days: int = Field(
+        default=30, ge=1, description="Days of audit verdicts the trust estimates (corrected rates, precision and "
+        "recall, summary error rate, judge agreement) are computed from.")
+    audit_min_n: int = Field(
+        default=30, ge=1, description="Audits an estimate needs before it is shown as a number (fewer: 'not enough "
+        "audits (n of m)').")
     @model_validator(mode="after")
     def _batch_needs_an_endpoint(self) -> Settings:
         if self.llm_mode == "batch" and not self.llm_base_url:

@@ -25,6 +25,7 @@ from cx_worker.drafting.draft import chunk_size, draft_contacts
 from cx_worker.drafting.failures import take_due_retries
 from cx_worker.drafting.prepare import prepare_contacts
 from cx_worker.drafting.questions import load_questions
+from cx_worker.governance.trust import draw_audit, trust_report
 from cx_worker.governance.verdict import holds_write_back, judge_run
 from cx_worker.ingest.pull import Pulled, advance_watermark, pull_chunks
 from cx_worker.ingest.source import source_key
@@ -35,6 +36,7 @@ from cx_worker.ops.progress import progress_bar
 from cx_worker.ops.summary import run_summary
 from cx_worker.outcomes.classifier import Classifier, ContactVectors, embed_contacts
 from cx_worker.outcomes.report import outcome_report, outcome_table
+from cx_worker.redaction.detectors import parse_regions
 from cx_worker.settings import Settings
 from cx_worker.store import Store, new_run_id
 from flows.artifacts import publish_artifacts
@@ -66,7 +68,8 @@ def draft_chunk(
         with _timed(seconds, "redact"):
             redacted = chunk if prepared else prepare_contacts(chunk, store=store, run_id=run_id,
                                                                enabled=settings.redact,
-                                                               max_tokens=settings.max_transcript_tokens)
+                                                               max_tokens=settings.max_transcript_tokens,
+                                                               regions=parse_regions(settings.pii_regions))
         with _timed(seconds, "embed"):
             vectors = embed_contacts(redacted)
         with _timed(seconds, "draft"):
@@ -150,12 +153,17 @@ def _night(settings: Settings, *, store: Store, crm, run_id: str, limit: int | N
                 while in_flight:
                     finish(in_flight.popleft())
             logger.info("read %d, new %d, rejected %d", pulled.read, pulled.new, pulled.rejected)
+            with _timed(seconds, "audit"):
+                draw_audit(store, run_id, size=settings.audit_sample)
+                run = store.run(run_id)
+                trust = trust_report(store, run_id, window_days=settings.audit_window_days,
+                                     min_n=settings.audit_min_n, before=run.started_at if run else None)
             with _timed(seconds, "evals"):
                 outcomes_by_group = outcome_report(store, run_id, confusion=classifier.model.confusion
                                                    if classifier.model else None)
                 llm = build_llm(settings, base_url=base_url) if base_url else None
                 report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm,
-                                      outcome_report=outcomes_by_group)
+                                      outcome_report=outcomes_by_group, trust=trust)
         with _timed(seconds, "write_back"):
             notes = write_notes(store.run_interactions(run_id), store=store, crm=crm, run_id=run_id,
                                 settings=settings, dispositions=dispositions, hold=holds_write_back(report))
@@ -163,6 +171,9 @@ def _night(settings: Settings, *, store: Store, crm, run_id: str, limit: int | N
         summary = run_summary(run_id, pulled=pulled, drafted=drafted, outcomes=outcome_counts, notes=notes,
                               report=report, report_html=paths["html"], store=store,
                               questions=load_questions(settings.questions), retried=len(retries))
+        summary["estimates"] = trust.estimates_json()
+        summary["audit"] = {"drawn": len(store.audit_items(run_id=run_id)), "verdicts_in_window": trust.audits,
+                            "outstanding": trust.outstanding}
         summary["workers"] = dict(workers)
         summary["stage_seconds"] = {k: round(v, 1) for k, v in seconds.items()}
         store.finish_run(run_id, status="finished", summary=summary)

@@ -9,7 +9,7 @@ import sys
 import click
 
 import flows
-from cx_worker.cli import EXIT_BREACH, EXIT_PASS
+from cx_worker.cli import EXIT_BREACH, EXIT_INSUFFICIENT, EXIT_PASS
 from cx_worker.cli.settings_options import settings_options
 from cx_worker.ops.reaper import start_reaper
 from cx_worker.ops.summary import summary_text
@@ -27,6 +27,7 @@ def nightly(limit: int | None, all_contacts: bool, as_json: bool, progress: bool
     """Run the nightly flow over new contacts: redact, draft, classify, judge, write back.
 
     Exit 0: evals pass, notes delivered. 1: a governance threshold broke, notes held. 2: could not run.
+    3: a gate lacks the audits to decide (insufficient evidence; notes held only if the suite says so).
     """
     if limit is not None and all_contacts:
         raise click.UsageError("--limit and --all exclude each other")
@@ -37,7 +38,7 @@ def nightly(limit: int | None, all_contacts: bool, as_json: bool, progress: bool
     summary = flows.run_nightly(settings, limit=limit, all_contacts=all_contacts,
                                 progress=(not as_json and sys.stderr.isatty()) or progress)
     print(json.dumps(summary) if as_json else summary_text(summary))
-    return EXIT_PASS if summary["eval"]["verdict"] == "pass" else EXIT_BREACH
+    return {"pass": EXIT_PASS, "insufficient": EXIT_INSUFFICIENT}.get(summary["eval"]["verdict"], EXIT_BREACH)
 
 
 @click.command()
@@ -53,4 +54,4 @@ def evals(run_id: str, no_judge: bool) -> int:
     print(f"verdict: {result['verdict']}")
     for kind, path in result["paths"].items():
         print(f"{kind}: {path}")
-    return EXIT_PASS if result["verdict"] == "pass" else EXIT_BREACH
+    return {"pass": EXIT_PASS, "insufficient": EXIT_INSUFFICIENT}.get(result["verdict"], EXIT_BREACH)

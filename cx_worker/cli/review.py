@@ -110,3 +110,28 @@ def relabel(interaction_id: str, new_label: str, by: str, reason: str) -> int:
     if code == EXIT_PASS:
         print(f"{interaction_id}: relabel by {by} recorded")
     return code
+
+
+@review.command()
+@click.argument("interaction_id", metavar="ID")
+@click.option("--outcome", required=True, type=LABEL, help="The contact's true outcome.")
+@click.option("--summary", "summary", required=True, type=click.Choice(["ok", "error"]),
+              help="Whether the summary is faithful to the transcript.")
+@click.option("--errors", default="", metavar="TYPES",
+              help="With --summary error, which (comma-separated): invented, misattributed, omission, disposition, "
+                   "language, tone, pii.")
+@click.option("--disposition", default=None, metavar="CODE", help="The right disposition code.")
+@click.option("--by", required=True, help="Who judged.")
+@click.option("--reason", default="", help="Why (optional).")
+@settings_options
+def verdict(interaction_id: str, outcome: str, summary: str, errors: str, disposition: str | None, by: str,
+            reason: str) -> int:
+    """Record a person's verdict on an audited contact (audited; the outcome becomes a labelled exemplar)."""
+    kinds = [e.strip() for e in errors.split(",") if e.strip()]
+    code = _decide("verdict", lambda s, store, crm: reviews.record_verdict(
+        interaction_id, store=store, crm=crm, collection=open_collection(s.chroma_path), outcome=outcome,
+        summary_ok=summary == "ok", errors=kinds, disposition=disposition, by=by, reason=reason))
+    if code == EXIT_PASS:
+        print(f"{interaction_id}: verdict by {by} recorded ({outcome}, summary {summary}"
+              + (f": {', '.join(kinds)}" if kinds else "") + ")")
+    return code

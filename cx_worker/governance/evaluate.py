@@ -20,11 +20,13 @@ from typing import Any
 
 import yaml
 
+from cx_worker.governance.evidence import BOUNDS, evidence_result, is_evidence_metric
 from cx_worker.governance.metrics import METRICS, EvalItem, MetricResult, Tally
+from cx_worker.governance.trust import AUDIT_JUDGES
 from cx_worker.models import Interaction
 from cx_worker.store import EvalRow, Store
 
-_RESERVED = {"min", "max", "weight", "gate", "sample"}
+_RESERVED = {"min", "max", "weight", "gate", "sample", "on", "min_n"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,14 @@ class MetricSpec:
     gate: bool = True
     sample: int | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    direction: str = "min"
+    on: str = "value"  # evidence metrics: which number is compared (value, lower or upper bound)
+    min_n: int = 30  # evidence metrics: audits needed before the gate decides
+
+    @property
+    def evidence(self) -> bool:
+        """Judged on the people's audits (`evidence`), not on the run's outputs."""
+        return is_evidence_metric(self.name)
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ class Suite:
     sha256: str
     git_version: str | None
     metrics: tuple[MetricSpec, ...]
+    hold_on_insufficient: bool = False  # hold write-back when a gate lacks evidence (default: only on a breach)
 
     def needs_judge(self) -> bool:
         return any(m.name == "faithfulness" for m in self.metrics)
@@ -70,7 +81,7 @@ class References:
 @dataclass
 class GovernanceReport:
     run_id: str
-    verdict: str  # "pass" | "breach"
+    verdict: str  # "pass" | "breach" | "insufficient" (a gate without enough evidence, none breached)
     suite: Suite
     results: list[MetricResult]
     outcomes: dict[str, int]
@@ -114,20 +125,34 @@ def load_suite(path: Path) -> Suite:
     data = yaml.safe_load(raw) or {}
     specs = []
     for name, spec in (data.get("metrics") or {}).items():
-        if name not in METRICS:
-            raise ValueError(f"{path}: unknown metric {name!r}; known: {', '.join(sorted(METRICS))}")
-        key = METRICS[name].direction
-        if key not in (spec or {}):
-            raise ValueError(f"{path}: metric {name!r} needs a {key!r} threshold")
+        spec = dict(spec or {})
+        if True in spec:  # YAML 1.1 reads a bare `on:` key as the boolean true
+            spec["on"] = spec.pop(True)
+        if name in METRICS:
+            key = METRICS[name].direction
+            if key not in spec:
+                raise ValueError(f"{path}: metric {name!r} needs a {key!r} threshold")
+        elif is_evidence_metric(name):
+            keys = [k for k in ("min", "max") if k in spec]
+            if len(keys) != 1:
+                raise ValueError(f"{path}: evidence metric {name!r} needs one of min or max")
+            key = keys[0]
+            if spec.get("on", "value") not in BOUNDS:
+                raise ValueError(f"{path}: metric {name!r}: on must be one of {', '.join(BOUNDS)}")
+        else:
+            raise ValueError(f"{path}: unknown metric {name!r}; known: {', '.join(sorted(METRICS))}, and the "
+                             "evidence metrics of cx_worker.governance.evidence")
         specs.append(MetricSpec(
             name=name, threshold=float(spec[key]), weight=float(spec.get("weight", 1.0)),
             gate=bool(spec.get("gate", True)), sample=spec.get("sample"),
-            options={k: v for k, v in spec.items() if k not in _RESERVED},
+            options={k: v for k, v in spec.items() if k not in _RESERVED}, direction=key,
+            on=str(spec.get("on", "value")), min_n=int(spec.get("min_n", 30)),
         ))
     if not specs:
         raise ValueError(f"{path}: the suite names no metrics")
     return Suite(name=str(data.get("name", path.stem)), path=path, sha256=hashlib.sha256(raw).hexdigest(),
-                 git_version=_git_version(path), metrics=tuple(specs))
+                 git_version=_git_version(path), metrics=tuple(specs),
+                 hold_on_insufficient=bool(data.get("hold_on_insufficient", False)))
 
 
 def _git_version(path: Path) -> str | None:
@@ -184,12 +209,35 @@ def _item(row: EvalRow, *, failures: dict[str, str], references: References) -> 
     )
 
 
-def _sample_ids(ids: list[str], n: int | None) -> set[str] | None:
+def _sample_ids(ids: list[str], n: int | None, *, also: set[str] = frozenset()) -> set[str] | None:
     """A deterministic sample of a run's contacts, for costly metrics: the same contacts are picked whenever they are
-    in a batch (re-judging a night judges the same ones), and nights differ because their contacts do. None: all."""
+    in a batch (re-judging a night judges the same ones), and nights differ because their contacts do; plus the
+    audited contacts (`also`), so every judge's call on them can be checked against the people's. None: all."""
     if n is None or len(ids) <= n:
         return None
-    return set(sorted(ids, key=lambda i: hashlib.sha256(i.encode()).hexdigest())[:n])
+    return set(sorted(ids, key=lambda i: hashlib.sha256(i.encode()).hexdigest())[:n]) | (also & set(ids))
+
+
+def _has_work(store: Store, iid: str) -> bool:
+    return (contact := store.contact(iid)) is not None and contact.status != "acw_failed" and \
+        store.latest_acw(iid) is not None
+
+
+def _judge_calls(results: list[MetricResult], audited: set[str], *, sampled: dict[str, list[EvalItem]],
+                 tallied: set[str], with_work: set[str], unmeasured: dict[str, list[dict]]
+                 ) -> dict[str, dict[str, tuple[bool, str]]]:
+    """Each automated judge's call on each audited contact it judged: {contact: {metric: (flagged, why)}}."""
+    calls: dict[str, dict[str, tuple[bool, str]]] = {}
+    for r in results:
+        if r.metric not in AUDIT_JUDGES or not r.measured:
+            continue
+        failed = {f["id"]: f["why"] for f in r.details.get("failures", [])}
+        skipped = {u["id"] for u in unmeasured.get(r.metric, [])}
+        judged = with_work if r.metric in tallied else {i.interaction_id for i in sampled.get(r.metric, [])
+                                                         if i.work is not None}
+        for iid in (judged & audited) - skipped:
+            calls.setdefault(iid, {})[r.metric] = (iid in failed, failed.get(iid, ""))
+    return calls
 
 
 _WORST = 100  # contacts kept for the report's worst examples
@@ -210,8 +258,11 @@ def evaluate(
     """
     context = dict(context or {})
     ids = store.run_contact_ids(run_id)
-    metrics = [(spec, METRICS[spec.name](spec.threshold, context=context, **spec.options)) for spec in suite.metrics]
-    samples = {spec.name: _sample_ids(ids, spec.sample) for spec in suite.metrics}
+    audited = set(context.get("audited") or ())  # the night's audit sample: every judge judges it
+    evidence = [spec for spec in suite.metrics if spec.evidence]
+    metrics = [(spec, METRICS[spec.name](spec.threshold, context=context, **spec.options))
+               for spec in suite.metrics if not spec.evidence]
+    samples = {spec.name: _sample_ids(ids, spec.sample, also=audited) for spec, _ in metrics}
     tallies = {spec.name: Tally(metric) for spec, metric in metrics if samples[spec.name] is None}
     sampled: dict[str, list[EvalItem]] = {name: [] for name, chosen in samples.items() if chosen is not None}
     outcomes: Counter = Counter()
@@ -231,10 +282,26 @@ def evaluate(
                 heapq.heappop(worst)
     results = [tallies[spec.name].result() if spec.name in tallies else metric.measure(sampled[spec.name])
                for spec, metric in metrics]
+    lacking = set()
+    for spec in evidence:
+        result, short = evidence_result(spec.name, threshold=spec.threshold, direction=spec.direction, on=spec.on,
+                                        min_n=spec.min_n, trust=context.get("trust"))
+        results.append(result)
+        if short:
+            lacking.add(spec.name)
     for r in results:
         store.put_eval(run_id, r.as_dict())
+    if audited:
+        store.put_judgements(run_id, _judge_calls(results, audited, sampled=sampled, tallied=set(tallies),
+                                                  with_work={i for i in audited if _has_work(store, i)},
+                                                  unmeasured=context.get("unmeasured", {})))
     gates = {m.name: m.gate for m in suite.metrics}
-    verdict = "pass" if all(r.success for r in results if r.measured and gates[r.metric]) else "breach"
+    if not all(r.success for r in results if r.measured and gates[r.metric]):
+        verdict = "breach"
+    elif any(gates[name] for name in lacking):
+        verdict = "insufficient"
+    else:
+        verdict = "pass"
     rows = [row for _, _, row in sorted(worst, key=lambda w: (-w[0], -w[1]))]
     by_id = {row["id"]: row for row in rows}
     for r in results:

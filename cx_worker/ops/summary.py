@@ -10,6 +10,7 @@ from typing import Any
 
 from cx_worker.drafting.questions import Question, tally
 from cx_worker.governance.evaluate import GovernanceReport
+from cx_worker.governance.review import review_queue
 from cx_worker.ingest.pull import Pulled
 from cx_worker.store import Store
 
@@ -42,7 +43,7 @@ def run_summary(
         "tokens": {"prompt": usage.prompt, "completion": usage.completion, "llm_calls": usage.calls},
         "llm_seconds": round(usage.llm_seconds, 1),
         "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
-        "review_backlog": len(store.review_list()),
+        "review_backlog": len(review_queue(store)),  # what `cx-worker review` lists
         "questions": _question_tally(store, run_id, questions),
         "accounting": accounting(run_id, pulled=pulled, store=store, retried=retried),
     }
@@ -83,7 +84,7 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"quarantined {summary['quarantined']}",
         f"  outcomes: {outcomes}" + (f"; review backlog {summary['review_backlog']}"
                                       if summary.get("review_backlog") is not None else ""),
-        f"  eval verdict: {ev['verdict'].upper()} ({scores})",
+        f"  eval verdict: {_VERDICTS.get(ev['verdict'], ev['verdict'].upper())} ({scores})",
         f"  governance report: {summary['report_html']}",
         f"  run time {summary['seconds']:.0f} s (LLM {summary['llm_seconds']:.0f} s), "
         f"{summary['tokens']['llm_calls']} LLM calls, tokens {summary['tokens']['prompt']} in / "
@@ -95,6 +96,8 @@ def summary_text(summary: dict[str, Any]) -> str:
                      + f" = already done {books['already_done']} + written {books['written']} + quarantined "
                        f"{books['quarantined']} + waiting for retry {books['waiting_for_retry']}"
                      + ("" if books["balanced"] else f"  (DOES NOT BALANCE: {books['unfinished']} unfinished)"))
+    if estimates := summary.get("estimates"):
+        lines.append("  " + _estimates_text(estimates, summary.get("audit") or {}))
     for qid, t in (summary.get("questions") or {}).items():
         counts = ", ".join(f"{k} {v}" for k, v in t.get("counts", {}).items()) or f"mean {t.get('mean')}"
         lines.append(f"  question {qid}: {counts}")
@@ -102,6 +105,32 @@ def summary_text(summary: dict[str, Any]) -> str:
         lines.append(f"  write-back HELD: review the report, then `cx-worker release {summary['run_id']} --by NAME "
                      f"--reason TEXT`")
     return "\n".join(lines)
+
+
+_VERDICTS = {"pass": "PASS", "breach": "BREACH", "insufficient": "INSUFFICIENT EVIDENCE"}
+
+
+def _estimates_text(estimates: dict[str, Any], audit: dict[str, Any]) -> str:
+    """Tonight's outcome rates as read off the classifier and as corrected by the people's audits."""
+    parts = []
+    for name, e in estimates.items():
+        label = name.removesuffix("_rate")
+        if e["raw"] is None:  # no contact tonight was given this outcome
+            continue
+        if e["corrected"] is None:
+            parts.append(f"{label} {e['raw']:.2f} raw")
+        else:
+            parts.append(f"{label} {e['raw']:.2f} raw, {e['corrected']:.2f} corrected (90% {e['low']:.2f}-"
+                         f"{e['high']:.2f})")
+    first = next(iter(estimates.values()), {})
+    head = (f"trust: {audit.get('drawn', 0)} contacts drawn for audit tonight, {first.get('n_audits', 0)} verdicts "
+            f"in the window")
+    if audit.get("outstanding"):
+        head += f", {audit['outstanding']} waiting (cx-worker review)"
+    if any(e["corrected"] is not None for e in estimates.values()):
+        return head + "; " + "; ".join(parts)
+    return (head + "; " + "; ".join(parts) + f" (not corrected: not enough audits ({first.get('n_audits', 0)} of "
+            f"{first.get('n_required') or '?'}))")
 
 
 def summary_markdown(summary: dict[str, Any], report) -> str:

@@ -6,6 +6,8 @@ the data dir or tables on a database server, read and written through typed meth
 from cx_worker.store.ledger import Ledger
 from cx_worker.store.lock import RunInProgress
 from cx_worker.store.records import (
+    AuditItem,
+    AuditNight,
     Correction,
     EvalRecord,
     EvalRow,
@@ -21,10 +23,12 @@ from cx_worker.store.records import (
     StoredContact,
     StoredOutcome,
     StoredWork,
+    Verdict,
 )
 from cx_worker.store.run_store import Store, new_run_id
 
 __all__ = [
+    "AuditItem", "AuditNight", "Verdict",
     "Correction", "EvalRecord", "EvalRow", "Ledger", "LlmBatch", "Note", "QuarantineRecord", "Release", "RetryRecord",
     "ReviewDecision", "ReviewFlag", "RunInProgress", "RunRecord", "RunUsage", "Store", "StoredContact",
     "StoredOutcome", "StoredWork", "new_run_id",

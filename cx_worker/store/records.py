@@ -102,6 +102,42 @@ class RetryRecord(BaseModel):
     updated_at: str
 
 
+class Verdict(BaseModel):
+    """A person's judgement of an audited contact: the true outcome, whether the summary is faithful (and if not,
+    which errors), the right disposition."""
+
+    true_outcome: str
+    summary_ok: bool
+    errors: list[str] = Field(default_factory=list)
+    disposition: str | None = None
+    decided_by: str
+    reason: str = ""
+    at: str
+
+
+class AuditItem(BaseModel):
+    """A contact drawn into a night's audit sample, and the people's verdict on it once recorded."""
+
+    run_id: str
+    interaction_id: str
+    stratum: str  # the predicted outcome it was drawn from
+    inclusion_probability: float
+    segment: str | None = None
+    drawn_at: str
+    verdict: Verdict | None = None
+    judges: dict[str, bool] = Field(default_factory=dict)  # automated judge -> flagged this contact
+
+
+class AuditNight(BaseModel):
+    """A night's audit design: its contacts per predicted outcome (overall and per segment), and the sample size."""
+
+    run_id: str
+    drawn_at: str
+    stratum_sizes: dict[str, int]
+    segment_sizes: dict[str, dict[str, int]] = Field(default_factory=dict)
+    sample_size: int
+
+
 class EvalRecord(BaseModel):
     """One governance metric's result for a run."""
 

@@ -19,6 +19,7 @@ from sqlalchemy import and_, func, select, update
 
 from cx_worker.models import Interaction, Outcome
 from cx_worker.store import schema as t
+from cx_worker.store.audit_store import AuditStore
 from cx_worker.store.engine import insert_ignore, make_engine, migrate, now, pid_alive, process_owner, upsert
 from cx_worker.store.lock import advisory_lock, file_lock
 from cx_worker.store.records import (
@@ -47,7 +48,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
-class Store(ReviewStore, RetryStore):
+class Store(ReviewStore, RetryStore, AuditStore):
     """The run store, in a SQLite file (`path`) or a database server (a URL). Safe to open from several threads and
     processes at once."""
 

@@ -126,6 +126,38 @@ retries = Table(
     Index("retries_due", "status", "due_at"),
 )
 
+# The nightly audit: a random sample of each night's contacts for people to judge (never chosen by confidence),
+# each with its inclusion probability; the night's stratum sizes (contacts per predicted outcome, per segment),
+# which the estimates weight back with; the people's verdicts; and the automated judges' calls on the same contacts.
+audit_nights = Table(
+    "audit_nights", RUN_STORE,
+    Column("run_id", Text, primary_key=True), Column("drawn_at", Text, nullable=False),
+    Column("stratum_sizes", Text, nullable=False), Column("segment_sizes", Text, nullable=False),
+    Column("sample_size", Integer, nullable=False),
+)
+audit_sample = Table(
+    "audit_sample", RUN_STORE,
+    Column("run_id", Text, nullable=False), Column("interaction_id", Text, nullable=False),
+    Column("stratum", Text, nullable=False), Column("inclusion_probability", Float, nullable=False),
+    Column("segment", Text), Column("drawn_at", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "interaction_id"),
+    Index("audit_sample_by_contact", "interaction_id"),
+)
+audit_verdicts = Table(
+    "audit_verdicts", RUN_STORE,
+    Column("run_id", Text, nullable=False), Column("interaction_id", Text, nullable=False),
+    Column("true_outcome", Text, nullable=False), Column("summary_ok", Integer, nullable=False),
+    Column("errors", Text, nullable=False), Column("disposition", Text), Column("decided_by", Text, nullable=False),
+    Column("reason", Text, nullable=False), Column("at", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "interaction_id"),
+)
+judgements = Table(
+    "judgements", RUN_STORE,
+    Column("run_id", Text, nullable=False), Column("interaction_id", Text, nullable=False),
+    Column("judge", Text, nullable=False), Column("flagged", Integer, nullable=False), Column("why", Text),
+    PrimaryKeyConstraint("run_id", "interaction_id", "judge"),
+)
+
 notes = Table(
     "notes", LEDGER,
     Column("note_key", Text, primary_key=True), Column("interaction_id", Text, nullable=False),
@@ -167,6 +199,8 @@ RUN_STORE_MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "tables of cx-worker 0.1 (earlier databases gain review_decisions and the seq columns)",
      lambda conn: _bring_up_to_date(conn, RUN_STORE)),
     (2, "retries: contacts whose LLM call failed, drafted again on later nights",
+     lambda conn: _bring_up_to_date(conn, RUN_STORE)),
+    (3, "the nightly audit: samples, verdicts, the automated judges' calls on audited contacts",
      lambda conn: _bring_up_to_date(conn, RUN_STORE)),
 ]
 LEDGER_MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [

@@ -16,7 +16,10 @@ def test_review_flow_from_the_command_line(env, capsys):
     opts = ["--data-dir", str(env.settings.data_dir), "--exemplars", str(env.settings.exemplars)]
     capsys.readouterr()
     assert main(["review", "--json", *opts]) == 0
-    queue = json.loads(capsys.readouterr().out)
+    listed = json.loads(capsys.readouterr().out)
+    audits = [i for i in listed if i["kind"] == "audit"]  # a night of 3: all drawn into the audit sample
+    queue = [i for i in listed if i["kind"] == "low_confidence"]
+    assert len(audits) == 3 and all(i["predicted_outcome"] and i["run_id"] == "r1" for i in audits)
     assert len(queue) == 3 and all(any("emotional risk" in r for r in i["reasons"]) for i in queue)
     first, second, third = (i["interaction_id"] for i in queue)
 
@@ -25,7 +28,7 @@ def test_review_flow_from_the_command_line(env, capsys):
                  *opts]) == 0
     assert main(["review", "relabel", third, "escalated", "--by", "Ana", "--reason", "handed to a manager",
                  *opts]) == 0
-    assert [i.interaction_id for i in review_queue(env.store)] == []
+    assert [i.interaction_id for i in review_queue(env.store) if i.kind == "low_confidence"] == []
     audit = env.store.review_decisions()
     assert [d.decision for d in audit] == ["approve", "edit", "relabel"]
     assert audit[1].detail["before"]["summary"] == WORK["summary"]
