@@ -14,12 +14,14 @@ import sys
 
 import click
 
+from cx_worker.guard.display import clean_text
+
 # Quiet, offline-friendly defaults for the libraries we drive; the user's environment wins.
 for _k, _v in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "ANONYMIZED_TELEMETRY": "False",
                "PREFECT_LOGGING_LEVEL": "WARNING", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}.items():
     os.environ.setdefault(_k, _v)
 
-__all__ = ["EXIT_BREACH", "EXIT_ERROR", "EXIT_INSUFFICIENT", "EXIT_PASS", "cli", "main"]
+__all__ = ["EXIT_BREACH", "EXIT_ERROR", "EXIT_INSUFFICIENT", "EXIT_PASS", "cli", "main", "say"]
 
 EXIT_PASS, EXIT_BREACH, EXIT_ERROR, EXIT_INSUFFICIENT = 0, 1, 2, 3
 
@@ -67,6 +69,12 @@ def cli() -> None:
     (`cx-worker settings` lists them)."""
 
 
+def say(*parts: object, **kwargs) -> None:
+    """`print`, with what came from contacts or files (control characters, terminal escapes, bidi overrides)
+    made harmless for the terminal (`guard.display.clean_text`)."""
+    print(*(clean_text(str(p)) for p in parts), **kwargs)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 pass, 1 breach or partial, 2 could not run, 3 insufficient evidence)."""
     args = sys.argv[1:] if argv is None else argv
@@ -81,6 +89,6 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, click.exceptions.Abort):
         return EXIT_ERROR
     except Exception as exc:
-        print(f"cx-worker {command}: could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        say(f"cx-worker {command}: could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     return result if isinstance(result, int) else EXIT_PASS

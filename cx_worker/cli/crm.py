@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from cx_worker.cli import EXIT_BREACH, EXIT_ERROR, EXIT_PASS
+from cx_worker.cli import EXIT_BREACH, EXIT_ERROR, EXIT_PASS, say
 from cx_worker.cli.settings_options import settings_options
 from cx_worker.delivery.crm import open_crm
 from cx_worker.settings import Settings
@@ -30,18 +30,18 @@ def show(interaction_id: str, as_json: bool) -> int:
     if as_json:
         notes = ledger.notes(interaction_id)
         if not notes:
-            print(f"no note for {interaction_id}", file=sys.stderr)
+            say(f"no note for {interaction_id}", file=sys.stderr)
             return EXIT_BREACH
         note = ledger.visible(interaction_id) or notes[-1]
-        print(json.dumps(_as_json(note)))
+        say(json.dumps(_as_json(note)))
         return EXIT_PASS if note.status == "delivered" else EXIT_BREACH
     note = ledger.visible(interaction_id)
     if note is None:
         held = ledger.notes(interaction_id, status="held")
-        print(f"no note visible to agents for {interaction_id}" + (" (a note is held pending governance release)"
+        say(f"no note visible to agents for {interaction_id}" + (" (a note is held pending governance release)"
                                                                    if held else ""), file=sys.stderr)
         return EXIT_BREACH
-    print(note.body, end="")
+    say(note.body, end="")
     return EXIT_PASS
 
 
@@ -60,7 +60,7 @@ def _as_json(note: Note) -> dict:
 def listing(as_json: bool) -> int:
     """Every note as one JSON array (interaction_id, run_id, status, created_at, delivered_at, note_key)."""
     notes = open_crm(Settings()).notes()
-    print(json.dumps([n.model_dump(include={"interaction_id", "run_id", "status", "created_at", "delivered_at"})
+    say(json.dumps([n.model_dump(include={"interaction_id", "run_id", "status", "created_at", "delivered_at"})
                       | {"note_key": n.note_key} for n in notes]))
     return EXIT_PASS
 
@@ -74,8 +74,8 @@ def release(run_id: str, by: str, reason: str) -> int:
     """Deliver a held run's notes after review; the release is audited."""
     settings = Settings()
     if Store(settings.store_target).run(run_id) is None:
-        print(f"cx-worker release: no run {run_id!r} in the store of {settings.data_dir}", file=sys.stderr)
+        say(f"cx-worker release: no run {run_id!r} in the store of {settings.data_dir}", file=sys.stderr)
         return EXIT_ERROR
     released = open_crm(settings).release(run_id, by=by, reason=reason)
-    print(f"released {released} held notes of run {run_id} (by {by}: {reason})")
+    say(f"released {released} held notes of run {run_id} (by {by}: {reason})")
     return EXIT_PASS

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from cx_worker.cli import EXIT_BREACH, EXIT_ERROR, EXIT_PASS
+from cx_worker.cli import EXIT_BREACH, EXIT_ERROR, EXIT_PASS, say
 from cx_worker.cli.settings_options import describe_settings, settings_options
 from cx_worker.ingest.convert import ingest as convert
 from cx_worker.ingest.source import ReadOptions
@@ -36,8 +36,8 @@ def ingest(paths: tuple[str, ...], output: Path, metadata_output: Path | None, e
         options = replace(options, encoding=encoding)
     report = convert(list(paths), output=output, metadata_output=side, options=options)
     for problem in report.problems:
-        print(f"cx-worker ingest: {problem}", file=sys.stderr)
-    print(f"wrote {report.written} interactions to {output}"
+        say(f"cx-worker ingest: {problem}", file=sys.stderr)
+    say(f"wrote {report.written} interactions to {output}"
           + (f"; {report.metadata_only} metadata-only records (no transcript) to {side}"
              if report.metadata_only else "")
           + (f"; {len(report.problems)} files or records could not be read" if report.problems else ""),
@@ -59,12 +59,12 @@ def list_quarantine(run_id: str | None, as_json: bool) -> int:
     store = Store(Settings().store_target)
     rows = store.quarantined(run_id=run_id)
     if as_json:
-        print(json.dumps([r.model_dump() for r in rows]))
+        say(json.dumps([r.model_dump() for r in rows]))
         return EXIT_PASS
     for r in rows:
-        print(f"{r.created_at}  run {r.run_id}  {r.origin}  [{r.stage}] {r.reason}")
+        say(f"{r.created_at}  run {r.run_id}  {r.origin}  [{r.stage}] {r.reason}")
     waiting = store.retries(status="waiting")
-    print(f"{len(rows)} records set aside" + (f" in run {run_id}" if run_id else "")
+    say(f"{len(rows)} records set aside" + (f" in run {run_id}" if run_id else "")
           + (f"; {len(waiting)} contacts waiting for another try (next due {waiting[0].due_at})" if waiting else "")
           if rows or waiting else "nothing quarantined" + (f" in run {run_id}" if run_id else ""), file=sys.stderr)
     return EXIT_PASS
@@ -82,13 +82,13 @@ def retry_quarantine(interaction_id: str | None, every: bool) -> int:
     failed = set(store.contact_ids(status="acw_failed")) | set(store.contact_ids(status="awaiting_retry"))
     if interaction_id and interaction_id not in failed:
         contact = store.contact(interaction_id)
-        print(f"cx-worker quarantine retry: {interaction_id}: "
+        say(f"cx-worker quarantine retry: {interaction_id}: "
               + ("not in the store" if contact is None else f"nothing to retry (its status is {contact.status})"),
               file=sys.stderr)
         return EXIT_ERROR
     ids = sorted(failed) if every else [interaction_id]
     queued = store.requeue(ids, reason="queued by ops (cx-worker quarantine retry)")
-    print(f"{queued} contacts queued: the next run (cx-worker nightly) drafts them again")
+    say(f"{queued} contacts queued: the next run (cx-worker nightly) drafts them again")
     return EXIT_PASS
 
 
@@ -97,7 +97,7 @@ def retry_quarantine(interaction_id: str | None, every: bool) -> int:
 def schemas(folder: Path) -> int:
     """Write the JSON Schemas of the domain models (interaction, after-call work, outcome, exemplar)."""
     for path in write_schemas(folder):
-        print(path)
+        say(path)
     return EXIT_PASS
 
 
@@ -106,7 +106,7 @@ def schemas(folder: Path) -> int:
 def settings_command() -> int:
     """Every setting: its environment variable, current value (secrets: set or unset) and what it does."""
     for env, value, description in describe_settings(Settings()):
-        print(f"{env} = {value}\n    {description}")
+        say(f"{env} = {value}\n    {description}")
     return EXIT_PASS
 
 

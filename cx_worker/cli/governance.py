@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from cx_worker.cli import EXIT_ERROR, EXIT_PASS
+from cx_worker.cli import EXIT_ERROR, EXIT_PASS, say
 from cx_worker.cli.settings_options import settings_options
 from cx_worker.governance.audit import audit_trail, format_trail
 from cx_worker.settings import Settings
@@ -23,7 +23,7 @@ def audit(interaction_id: str, as_json: bool) -> int:
     settings = Settings()
     trail = audit_trail(interaction_id, store=Store(settings.store_target), ledger=Ledger(settings.ledger_target))
     if trail is None:
-        print(f"cx-worker audit: no contact {interaction_id!r} in the store of {settings.data_dir}", file=sys.stderr)
+        say(f"cx-worker audit: no contact {interaction_id!r} in the store of {settings.data_dir}", file=sys.stderr)
         return EXIT_ERROR
-    print(json.dumps(trail, indent=2, default=str) if as_json else format_trail(trail))
+    say(json.dumps(trail, indent=2, default=str) if as_json else format_trail(trail))
     return EXIT_PASS

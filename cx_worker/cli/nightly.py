@@ -9,7 +9,7 @@ import sys
 import click
 
 import flows
-from cx_worker.cli import EXIT_BREACH, EXIT_INSUFFICIENT, EXIT_PASS
+from cx_worker.cli import EXIT_BREACH, EXIT_INSUFFICIENT, EXIT_PASS, say
 from cx_worker.cli.settings_options import settings_options
 from cx_worker.ops.reaper import start_reaper
 from cx_worker.ops.summary import summary_text
@@ -37,7 +37,7 @@ def nightly(limit: int | None, all_contacts: bool, as_json: bool, progress: bool
     start_reaper()  # whatever the run starts (Prefect's server, the LLM server, Dask) dies with it
     summary = flows.run_nightly(settings, limit=limit, all_contacts=all_contacts,
                                 progress=(not as_json and sys.stderr.isatty()) or progress)
-    print(json.dumps(summary) if as_json else summary_text(summary))
+    say(json.dumps(summary) if as_json else summary_text(summary))
     return {"pass": EXIT_PASS, "insufficient": EXIT_INSUFFICIENT}.get(summary["eval"]["verdict"], EXIT_BREACH)
 
 
@@ -50,8 +50,8 @@ def evals(run_id: str, no_judge: bool) -> int:
     start_reaper()
     result = flows.run_evals(run_id, use_judge=not no_judge)
     for metric, score in result["metrics"].items():
-        print(f"{metric:22} {'n/a' if score is None else f'{score:.3f}'}")
-    print(f"verdict: {result['verdict']}")
+        say(f"{metric:22} {'n/a' if score is None else f'{score:.3f}'}")
+    say(f"verdict: {result['verdict']}")
     for kind, path in result["paths"].items():
-        print(f"{kind}: {path}")
+        say(f"{kind}: {path}")
     return {"pass": EXIT_PASS, "insufficient": EXIT_INSUFFICIENT}.get(result["verdict"], EXIT_BREACH)

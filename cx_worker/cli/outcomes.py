@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from cx_worker.cli import EXIT_ERROR, EXIT_PASS
+from cx_worker.cli import EXIT_ERROR, EXIT_PASS, say
 from cx_worker.cli.settings_options import settings_options
 from cx_worker.ingest.source import Read, ReadOptions, read_interactions
 from cx_worker.models import OUTCOME_LABELS
@@ -39,14 +39,14 @@ def classify(source: Path, output: Path) -> int:
             good.append(item.interaction)
         else:
             bad += 1
-            print(f"cx-worker classify: skipped {item.origin}: {item.reason}", file=sys.stderr)
+            say(f"cx-worker classify: skipped {item.origin}: {item.reason}", file=sys.stderr)
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w") as out:
         for start in range(0, len(good), 64):
             chunk = good[start:start + 64]
             for interaction, outcome in zip(chunk, classifier.classify(chunk), strict=True):
                 out.write(json.dumps({"id": interaction.id, **outcome.model_dump()}) + "\n")
-    print(f"classified {len(good)} contacts into {output}" + (f"; {bad} lines skipped" if bad else ""),
+    say(f"classified {len(good)} contacts into {output}" + (f"; {bad} lines skipped" if bad else ""),
           file=sys.stderr)
     return EXIT_PASS
 
@@ -61,11 +61,11 @@ def exemplars(action: str, path: Path | None) -> int:
     settings = Settings()
     collection = open_collection(settings.chroma_path)
     counts = add_exemplars(read_exemplars(path or settings.exemplars), collection=collection)
-    print(f"exemplars upserted: {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))});"
+    say(f"exemplars upserted: {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))});"
           f" collection now holds {collection.count()}")
     model_path = settings.models_dir / MODEL_FILE
     model = ensure_model(collection, model_path, k=settings.knn_k, refit=True)
-    print(f"outcome fusion model fitted on {sum(model.trained_on.values())} exemplars: {model_path}" if model else
+    say(f"outcome fusion model fitted on {sum(model.trained_on.values())} exemplars: {model_path}" if model else
           "outcome fusion model not fitted (fewer than two labels): the plain kNN vote decides")
     return EXIT_PASS
 
@@ -84,9 +84,9 @@ def label(interaction_id: str, new_label: str, by: str, reason: str) -> int:
                                  collection=open_collection(settings.chroma_path),
                                  model_path=settings.models_dir / MODEL_FILE, k=settings.knn_k)
     except CorrectionError as exc:
-        print(f"cx-worker label: {exc}", file=sys.stderr)
+        say(f"cx-worker label: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    print(f"{interaction_id}: {record.old_label or '(no outcome)'} -> {record.new_label} by {record.corrected_by} "
+    say(f"{interaction_id}: {record.old_label or '(no outcome)'} -> {record.new_label} by {record.corrected_by} "
           f"at {record.created_at}; added as an exemplar, fusion model refitted")
     return EXIT_PASS
 
@@ -109,6 +109,6 @@ def outcomes(action: str, more_seeds: tuple[int, ...], folds: int, seeds: tuple[
     out = settings.data_dir / "evals" / "outcomes_cv.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result) if as_json else format_result(result))
-    print(f"written: {out}", file=sys.stderr)
+    say(json.dumps(result) if as_json else format_result(result))
+    say(f"written: {out}", file=sys.stderr)
     return EXIT_PASS

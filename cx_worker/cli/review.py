@@ -6,12 +6,15 @@ import json
 import sys
 
 import click
+import uvicorn
 
-from cx_worker.cli import EXIT_ERROR, EXIT_PASS
+from cx_worker.cli import EXIT_ERROR, EXIT_PASS, say
 from cx_worker.cli.outcomes import LABEL
 from cx_worker.cli.settings_options import settings_options
 from cx_worker.delivery.crm import open_crm
 from cx_worker.governance import review as reviews
+from cx_worker.governance.review_page import create_app, new_token
+from cx_worker.llm.server import free_port
 from cx_worker.outcomes.exemplars import open_collection
 from cx_worker.settings import Settings
 from cx_worker.store import Store
@@ -39,20 +42,20 @@ def list_command(as_json: bool) -> int:
 def _list(as_json: bool) -> int:
     queue = reviews.review_queue(Store(Settings().store_target))
     if as_json:
-        print(json.dumps([item.model_dump() for item in queue], default=str))
+        say(json.dumps([item.model_dump() for item in queue], default=str))
         return EXIT_PASS
     for item in queue:
         o = item.outcome
-        print(f"{item.interaction_id}  run {item.run_id}  outcome {o.label if o else None} "
+        say(f"{item.interaction_id}  run {item.run_id}  outcome {o.label if o else None} "
               f"({o.confidence if o else 0:.2f})")
         for reason in item.reasons:
-            print(f"    - {reason}")
+            say(f"    - {reason}")
         if o and o.evidence:
-            print("    nearest exemplars: " + ", ".join(f"{e.exemplar_id} ({e.label}, {e.similarity:.2f})"
+            say("    nearest exemplars: " + ", ".join(f"{e.exemplar_id} ({e.label}, {e.similarity:.2f})"
                                                      for e in o.evidence))
         if item.summary:
-            print(f"    summary: {item.summary}")
-    print(f"{len(queue)} contacts waiting for review", file=sys.stderr)
+            say(f"    summary: {item.summary}")
+    say(f"{len(queue)} contacts waiting for review", file=sys.stderr)
     return EXIT_PASS
 
 
@@ -61,7 +64,7 @@ def _decide(action: str, apply) -> int:
     try:
         apply(settings, Store(settings.store_target), open_crm(settings))
     except (reviews.ReviewError, ValueError) as exc:
-        print(f"cx-worker review {action}: {exc}", file=sys.stderr)
+        say(f"cx-worker review {action}: {exc}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_PASS
 
@@ -76,7 +79,7 @@ def approve(interaction_id: str, by: str, reason: str) -> int:
     code = _decide("approve", lambda s, store, crm: reviews.approve(interaction_id, store=store, crm=crm, by=by,
                                                                    reason=reason))
     if code == EXIT_PASS:
-        print(f"{interaction_id}: approve by {by} recorded")
+        say(f"{interaction_id}: approve by {by} recorded")
     return code
 
 
@@ -92,7 +95,7 @@ def edit(interaction_id: str, by: str, reason: str, summary: str | None, crm_not
     code = _decide("edit", lambda s, store, crm: reviews.edit(interaction_id, store=store, crm=crm, by=by,
                                                              reason=reason, summary=summary, crm_note=crm_note))
     if code == EXIT_PASS:
-        print(f"{interaction_id}: edit by {by} recorded")
+        say(f"{interaction_id}: edit by {by} recorded")
     return code
 
 
@@ -108,7 +111,7 @@ def relabel(interaction_id: str, new_label: str, by: str, reason: str) -> int:
         interaction_id, new_label, store=store, crm=crm, collection=open_collection(s.chroma_path), by=by,
         reason=reason))
     if code == EXIT_PASS:
-        print(f"{interaction_id}: relabel by {by} recorded")
+        say(f"{interaction_id}: relabel by {by} recorded")
     return code
 
 
@@ -132,6 +135,22 @@ def verdict(interaction_id: str, outcome: str, summary: str, errors: str, dispos
         interaction_id, store=store, crm=crm, collection=open_collection(s.chroma_path), outcome=outcome,
         summary_ok=summary == "ok", errors=kinds, disposition=disposition, by=by, reason=reason))
     if code == EXIT_PASS:
-        print(f"{interaction_id}: verdict by {by} recorded ({outcome}, summary {summary}"
+        say(f"{interaction_id}: verdict by {by} recorded ({outcome}, summary {summary}"
               + (f": {', '.join(kinds)}" if kinds else "") + ")")
     return code
+
+
+@review.command()
+@click.option("--port", type=int, default=None, help="Port on 127.0.0.1 (default: a free one).")
+@settings_options
+def serve(port: int | None) -> int:
+    """The review page: the audit sample and the flagged contacts, with a form for each decision (127.0.0.1 only;
+    the printed link carries the token every request needs)."""
+    settings = Settings()
+    token = new_token()
+    app = create_app(store=Store(settings.store_target), crm=open_crm(settings),
+                     collection=open_collection(settings.chroma_path), token=token)
+    port = port or free_port()
+    say(f"review page: http://127.0.0.1:{port}/?token={token}  (Ctrl-C to stop)", flush=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    return EXIT_PASS

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from cx_worker.delivery.notes import note_key, render_note
+from cx_worker.delivery.notes import displayable, note_key, render_note
 from cx_worker.delivery.sinks import Delivery, DeliveryError, EmbeddedDelivery
 from cx_worker.delivery.webhook import WebhookDelivery
 from cx_worker.models import NotePayload
@@ -35,6 +35,7 @@ class Crm:
         if self.ledger.status(key) == "delivered":
             return "delivered"
         status = "held" if hold else "pending"
+        payload = displayable(payload)
         self.ledger.put_note(key, payload=payload, body=render_note(payload), status=status)
         return status
 
@@ -55,6 +56,7 @@ class Crm:
     def revise(self, note: Note, payload: NotePayload) -> None:
         """Store a reviewer's revision of a note and deliver it (a held run stays held: the reviewer releases it)."""
         status = "held" if note.status == "held" else "pending"
+        payload = displayable(payload)  # a reviewer's text is cleaned like a model's
         self.ledger.revise(note.note_key, payload=payload, body=render_note(payload), status=status)
         self.deliver_pending()
 

@@ -6,6 +6,7 @@ import hashlib
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from cx_worker.guard.display import clean_text, clean_value
 from cx_worker.models import NotePayload
 from cx_worker.store import Note
 
@@ -24,5 +25,17 @@ def idempotency_key(note: Note) -> str:
 
 
 def render_note(payload: NotePayload) -> str:
-    """The note text an agent reads in the CRM."""
-    return _env.get_template("crm_note.txt.j2").render(**payload.model_dump(mode="json")).strip() + "\n"
+    """The note text an agent reads in the CRM, without control characters, terminal escapes or bidi and
+    zero-width tricks (`guard.display.clean_text`) that the draft may have copied from a transcript."""
+    return clean_text(_env.get_template("crm_note.txt.j2").render(**payload.model_dump(mode="json"))).strip() + "\n"
+
+
+_TEXT_FIELDS = ("work", "handoff", "metadata", "outcome", "queue")
+
+
+def displayable(payload: NotePayload) -> NotePayload:
+    """The payload with every string of its text (after-call work, hand-off brief, metadata, outcome evidence,
+    queue) cleaned for display (`guard.display.clean_value`): what is stored in the ledger and sent to the CRM
+    carries no control characters, terminal escapes or bidi and zero-width tricks copied from a transcript."""
+    data = payload.model_dump(mode="json")
+    return NotePayload.model_validate(data | {k: clean_value(data[k]) for k in _TEXT_FIELDS})

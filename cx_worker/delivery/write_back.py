@@ -41,6 +41,7 @@ def write_back(
     return counts
 
 
+# The payload's text, as opposed to the keys a note is found by (interaction id, run, model, prompt hash).
 def _write_page(
     interactions: list[Interaction], *, key: str, store: Store, crm: Crm, run_id: str, settings: Settings,
     hold: bool, counts: Counter,
@@ -56,7 +57,7 @@ def _write_page(
             interaction_id=interaction.id, run_id=run_id, channel=interaction.channel, queue=interaction.queue,
             customer_id=interaction.customer_id, model=settings.llm_model, prompt_hash=key, work=acw.output,
             metadata=json.loads(json.dumps(interaction.metadata, default=str)), outcome=outcome,
-            handoff=handoff_brief(acw.output, outcome))
+            handoff=handoff_brief(acw.output, outcome))  # the CRM cleans it for display (notes.displayable)
         status = crm.write(payload, hold=hold)
         if status != "pending":
             counts[status] += 1

@@ -27,7 +27,7 @@ from cx_worker.guard.inbound import neutralise
 from cx_worker.guard.outbound import check_output, identifiers
 from cx_worker.llm.prompts import PROMPTS_DIR, environment, render_parts
 from cx_worker.llm.ratelimit import RateLimiter
-from cx_worker.models import AfterCallWork, Interaction
+from cx_worker.models import AfterCallWork, Interaction, render_turn
 
 TEMPLATE = "after_call_work.j2"
 _LANGUAGES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "nl": "Dutch",
@@ -109,10 +109,9 @@ def build_messages(
 
 
 def _delimited(interaction: Interaction) -> str:
-    # Strip our own markers from the text so a transcript cannot close the data block early.
-    return "\n".join(
-        f"{t.speaker}: {t.text.replace('<<<', '‹‹‹').replace('>>>', '›››')}" for t in interaction.turns
-    )
+    # One turn per line as every reader sees it (`render_turn`: no line break or speaker label inside a turn), and
+    # our own markers taken out of the text so a transcript cannot close the data block early.
+    return "\n".join(render_turn(t).replace("<<<", "‹‹‹").replace(">>>", "›››") for t in interaction.turns)
 
 
 def write_after_call_work(

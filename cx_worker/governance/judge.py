@@ -39,8 +39,10 @@ def make_judge(llm: BaseChatModel, *, method: str = "function_calling") -> Calla
     structured = llm.with_structured_output(FaithfulnessJudgement, method=method)
 
     def judge(*, transcript: str, summary: str) -> FaithfulnessJudgement:
-        parts = render_parts(TEMPLATE, transcript=transcript.replace(">>>", "›››"),
-                             summary=summary.replace(">>>", "›››"))
+        # `transcript` is `Interaction.transcript()`: one turn per line, no line break or speaker label inside a
+        # turn (`render_turn`), so the judge reads the same turns the writer did. Neither text may open or close a
+        # block of the prompt.
+        parts = render_parts(TEMPLATE, transcript=_unmarked(transcript), summary=_unmarked(summary))
         result = structured.invoke([SystemMessage(parts["system"]), HumanMessage(parts["user"])])
         if result is None:
             raise ValueError("the judge returned no structured answer")
@@ -48,3 +50,7 @@ def make_judge(llm: BaseChatModel, *, method: str = "function_calling") -> Calla
 
     judge.template_hash = template_hash(TEMPLATE)  # type: ignore[attr-defined]
     return judge
+
+
+def _unmarked(text: str) -> str:
+    return text.replace("<<<", "‹‹‹").replace(">>>", "›››")

@@ -12,6 +12,7 @@ from xml.etree import ElementTree as ET
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from cx_worker.governance.evaluate import GovernanceReport
+from cx_worker.guard.display import clean_text, clean_value
 from cx_worker.store import EvalRecord, Store
 
 TREND_RUNS = 30
@@ -70,7 +71,7 @@ def _spark(points: list[EvalRecord], *, width: int = 220, height: int = 44) -> d
 
 def junit_xml(report: GovernanceReport) -> str:
     """One test case per metric: failure on a breach, skipped when not measured."""
-    data = report.as_dict()
+    data = clean_value(report.as_dict())
     failures = sum(1 for m in data["metrics"] if m["measured"] and not m["success"])
     suite = ET.Element("testsuite", name=f"cx-worker governance {data['suite']}", tests=str(len(data["metrics"])),
                        failures=str(failures), skipped=str(len(data["not_measured"])), errors="0")
@@ -98,11 +99,14 @@ def write_report(
     data["trends"] = {m: [{"run_id": p.run_id, "score": p.score, "success": p.success}
                           for p in pts] for m, pts in history.items()}
     data.update(extra or {})
+    # Transcripts, answers and failure reasons quote customers: no control characters, terminal escapes or bidi
+    # and zero-width tricks reach a file a person opens (`guard.display`).
+    data = clean_value(json.loads(json.dumps(data, default=str)))
     paths = {"json": folder / "report.json", "junit": folder / "junit.xml", "html": folder / "report.html"}
-    paths["json"].write_text(json.dumps(data, indent=2, default=str) + "\n")
+    paths["json"].write_text(json.dumps(data, indent=2) + "\n")
     paths["junit"].write_text(junit_xml(report) + "\n")
-    paths["html"].write_text(_env.get_template("report.html.j2").render(
-        report=data, worst=[r for r in report.items if r["failures"]][:10], run=report.run,
+    paths["html"].write_text(clean_text(_env.get_template("report.html.j2").render(
+        report=data, worst=clean_value([r for r in report.items if r["failures"]][:10]), run=clean_value(report.run),
         sparks={m: _spark(pts) for m, pts in history.items()}, extra=extra or {},
-    ))
+    )))
     return paths

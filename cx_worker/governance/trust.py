@@ -165,3 +165,49 @@ def trust_report(store: Store, run_id: str, *, window_days: int = 30, min_n: int
                                  "counts": {"tp": agreement.tp, "fn": agreement.fn, "fp": agreement.fp,
                                             "tn": agreement.tn}}
     return report
+
+
+def trust_history(store: Store, *, tonight: TrustReport, run_id: str, nights: int = 30) -> list[dict[str, Any]]:
+    """Tonight's and the earlier nights' deflection rate, raw and corrected with its band, oldest first (from the
+    runs' summaries), for the report's chart."""
+    points = []
+    for run in reversed(store.runs(limit=nights)):
+        if run.run_id == run_id:
+            continue
+        rate = ((run.summary or {}).get("estimates") or {}).get("deflection_rate")
+        if rate:
+            points.append({"run_id": run.run_id, **rate})
+    return (points + [{"run_id": run_id, **tonight.estimates_json()["deflection_rate"]}])[-nights:]
+
+
+def trust_chart(points: list[dict[str, Any]], *, width: int = 640, height: int = 160) -> dict[str, Any]:
+    """An inline-SVG chart of the deflection rate night by night: the raw line, the corrected line and its 90% band
+    (nights without enough audits leave a gap in the band), no external assets."""
+    values = [p[k] for p in points for k in ("raw", "low", "high", "corrected") if p.get(k) is not None]
+    if not values:
+        return {"width": width, "height": height, "raw": "", "corrected": "", "band": "", "dots": []}
+    lo, hi = max(0.0, min(values) - 0.05), min(1.0, max(values) + 0.05)
+    span = (hi - lo) or 1.0
+    n = max(len(points) - 1, 1)
+
+    def x(i: int) -> float:
+        return round(30 + i * (width - 40) / n, 1)
+
+    def y(v: float) -> float:
+        return round(height - 20 - (v - lo) / span * (height - 30), 1)
+
+    def line(key: str) -> str:
+        pts = [(x(i), y(p[key])) for i, p in enumerate(points) if p.get(key) is not None]
+        return " ".join(f"{'M' if k == 0 else 'L'}{a},{b}" for k, (a, b) in enumerate(pts))
+
+    banded = [(i, p) for i, p in enumerate(points) if p.get("low") is not None]
+    band = ""
+    if banded:
+        top = [f"{x(i)},{y(p['high'])}" for i, p in banded]
+        bottom = [f"{x(i)},{y(p['low'])}" for i, p in reversed(banded)]
+        band = " ".join(top + bottom)
+    return {"width": width, "height": height, "raw": line("raw"), "corrected": line("corrected"), "band": band,
+            "ticks": [{"y": y(v), "label": f"{v:.0%}"} for v in (lo, (lo + hi) / 2, hi)],
+            "dots": [{"x": x(i), "y": y(p["corrected"]), "title": f"{p['run_id']}: {p['corrected']:.3f} "
+                      f"({p['low']:.3f}-{p['high']:.3f})"} for i, p in enumerate(points)
+                     if p.get("corrected") is not None]}

@@ -8,7 +8,7 @@ from cx_worker.delivery.crm import Crm
 from cx_worker.governance.evaluate import GovernanceReport, evaluate, load_references, load_suite
 from cx_worker.governance.judge import make_judge
 from cx_worker.governance.report import write_report
-from cx_worker.governance.trust import TrustReport
+from cx_worker.governance.trust import TrustReport, trust_chart, trust_history
 from cx_worker.settings import Settings
 from cx_worker.store import Store
 
@@ -33,7 +33,8 @@ def judge_run(run_id: str, *, settings: Settings, store: Store, crm: Crm, llm=No
     if outcome_report is not None:
         extra["outcome_report"] = outcome_report
     if trust is not None:
-        extra["trust_tonight"] = trust.as_dict()
+        history = trust_history(store, tonight=trust, run_id=run_id)
+        extra["trust_tonight"] = trust.as_dict() | {"history": history, "chart": trust_chart(history)}
     paths = write_report(report, settings.reports_dir / run_id, store=store, extra=extra)
     return report, paths
 

@@ -16,7 +16,7 @@ import chromadb
 from chromadb.config import Settings as ChromaSettings
 
 from cx_worker.guard.inbound import neutralise
-from cx_worker.models import Exemplar, Interaction
+from cx_worker.models import Exemplar, Interaction, render_turn
 from cx_worker.outcomes.embeddings import shared_embedding
 from cx_worker.outcomes.signals import VERSION as SIGNALS_VERSION
 from cx_worker.outcomes.signals import detect
@@ -48,7 +48,7 @@ def document(interaction: Interaction) -> str:
     turns = redacted.turns
     if len(turns) > _OPENING + _ENDING:
         turns = turns[:_OPENING] + turns[-_ENDING:]
-    return "\n".join(f"{t.speaker}: {t.text}" for t in turns)
+    return "\n".join(render_turn(t) for t in turns)  # one line per turn: a customer cannot forge an agent line
 
 
 def read_exemplars(path: Path) -> Iterator[Exemplar]:
@@ -95,10 +95,15 @@ def _metadata(ex: Exemplar) -> dict:
             "signals": ",".join(detect(redact_interaction(ex.interaction)[0])), "signals_version": SIGNALS_VERSION}
 
 
+# What `document` makes of a contact (and the redaction inside it): a new version re-embeds the seed exemplars.
+# v2: turns rendered by `models.render_turn` (no forged speaker lines), the redaction of issue 16.
+DOCUMENT_VERSION = "document-v2"
+
+
 def seed_key(path: Path) -> str:
-    """What the seed exemplars in a collection must carry to be current: the file's content and the signal
-    version their stored signals were computed with."""
-    return f"{SIGNALS_VERSION}:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+    """What the seed exemplars in a collection must carry to be current: the file's content, the signal version
+    their stored signals were computed with, and the version of the document they were embedded as."""
+    return f"{SIGNALS_VERSION}:{DOCUMENT_VERSION}:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
 
 
 def ensure_exemplars(collection, path: Path) -> int:

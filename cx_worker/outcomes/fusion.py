@@ -234,8 +234,9 @@ def fit_from_collection(collection, *, k: int, **options) -> FusionModel | None:
 
 
 def exemplars_digest(ids: Sequence[str], metadatas: Sequence[Mapping]) -> str:
-    """A fingerprint of the labelled exemplars a model can be fitted on (id, label, signals, signal version)."""
-    rows = sorted((i, m.get("label", ""), m.get("signals", ""), m.get("signals_version", ""))
+    """A fingerprint of the labelled exemplars a model can be fitted on (id, label, signals, signal version, and
+    the seed key, which names the version of the documents the words model learns from)."""
+    rows = sorted((i, m.get("label", ""), m.get("signals", ""), m.get("signals_version", ""), m.get("seed", ""))
                   for i, m in zip(ids, metadatas) if m.get("signals_version") == sig.VERSION)
     return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
 

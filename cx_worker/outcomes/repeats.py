@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
-from cx_worker.models import Interaction, Outcome
+from cx_worker.models import Interaction, Outcome, render_text
 from cx_worker.outcomes.exemplars import open_collection
 from cx_worker.redaction.redactor import redact_interaction
 
@@ -40,9 +40,9 @@ def issue_text(interaction: Interaction) -> str:
     Bouchard", "AUA7B82QAA"): they say who the customer is, not what about.
     """
     redacted, _ = redact_interaction(interaction)
-    said = [_IDS.sub(" ", t.text) for t in redacted.turns if t.speaker == "customer"]
+    said = [_IDS.sub(" ", render_text(t.text)) for t in redacted.turns if t.speaker == "customer"]
     said = [" ".join(s.split()) for s in said if len(s.split()) >= _MIN_WORDS][:_ISSUE_TURNS]
-    text = " ".join(said) or " ".join(_IDS.sub(" ", t.text) for t in redacted.turns[:2])
+    text = " ".join(said) or " ".join(_IDS.sub(" ", render_text(t.text)) for t in redacted.turns[:2])
     return " ".join(text.split())[:_ISSUE_CHARS]
 
 

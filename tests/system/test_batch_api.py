@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import openai
 import pytest
@@ -54,7 +55,12 @@ def _draft(api, settings, store, contacts=CONTACTS, **options):
 
 
 def _reasons(store: Store) -> dict[str, str]:
-    return {q.interaction_id: q.reason for q in store.quarantined() if q.stage == "after_call_work"}
+    """Each quarantined contact's reason, without the retry note a request-level failure carries."""
+    return {q.interaction_id: RETRY_NOTE.sub("", q.reason) for q in store.quarantined()
+            if q.stage == "after_call_work"}
+
+
+RETRY_NOTE = re.compile(r" \(try \d+ of \d+; retried by the first run after [^)]*\)$")
 
 
 def test_a_night_is_drafted_in_one_batch_with_usage_and_the_key_stays_out_of_store_and_logs(tmp_path, caplog):
@@ -133,6 +139,7 @@ def test_a_batch_created_although_its_answer_was_lost_is_found_not_created_twice
 FAULTS = {1: ("invalid_json", "arguments are not valid JSON"), 2: ("schema_violation", "disposition"),
           3: ("truncated", "finish_reason=length"), 4: ("leak_prompt", "output quotes the system prompt"),
           5: ("error", "request_timeout"), 6: ("server_error", "HTTP 500")}
+REQUEST_FAULTS = {5, 6}  # the request failed, not the answer: the contact waits for another night
 
 
 def test_faulty_lines_are_quarantined_with_reasons_naming_the_fault_and_the_good_ones_kept(tmp_path):
@@ -140,7 +147,8 @@ def test_faulty_lines_are_quarantined_with_reasons_naming_the_fault_and_the_good
         settings = _settings(api, tmp_path)
         store = _store(settings)
         counts = _draft(api, settings, store)
-    assert counts == {"drafted": len(CONTACTS) - len(FAULTS), "failed": len(FAULTS)}
+    assert counts == {"drafted": len(CONTACTS) - len(FAULTS), "failed": len(FAULTS) - len(REQUEST_FAULTS),
+                      "waiting_retry": len(REQUEST_FAULTS)}
     [lines] = api.uploads()
     [row] = store.llm_batches(prompt_hash=HASH, model=settings.llm_model, open_only=False)
     reasons = _reasons(store)
@@ -148,7 +156,8 @@ def test_faulty_lines_are_quarantined_with_reasons_naming_the_fault_and_the_good
         iid = row.custom_ids[line["custom_id"]]
         has_work = store.acw(iid, prompt_hash=HASH, model=settings.llm_model) is not None
         if n in FAULTS:
-            assert FAULTS[n][1] in reasons[iid] and not has_work and store.contact(iid).status == "acw_failed"
+            status = "awaiting_retry" if n in REQUEST_FAULTS else "acw_failed"
+            assert FAULTS[n][1] in reasons[iid] and not has_work and store.contact(iid).status == status
         else:
             assert iid not in reasons and has_work and store.contact(iid).status == "pending"
 
@@ -171,7 +180,7 @@ def test_an_expired_batch_keeps_its_answers_and_quarantines_the_rest(tmp_path):
         settings = _settings(api, tmp_path)
         store = _store(settings)
         counts = _draft(api, settings, store)
-    assert counts == {"drafted": 3, "failed": len(CONTACTS) - 3} and api.cancelled == []
+    assert counts == {"drafted": 3, "waiting_retry": len(CONTACTS) - 3} and api.cancelled == []
     [batch_id] = api.batches
     assert set(_reasons(store).values()) == {f"batch {batch_id} expired before this request ran"}
 
@@ -184,7 +193,7 @@ def test_a_batch_past_max_wait_is_cancelled_and_its_contacts_quarantined_without
         counts = _draft(api, settings, store, sleep=slept.append)
     [batch_id] = api.batches
     assert api.cancelled == [batch_id] and api.batches[batch_id]["status"] == "cancelled"
-    assert counts == {"drafted": 2, "failed": len(CONTACTS) - 2}  # answers finished before the cancel are kept
+    assert counts == {"drafted": 2, "waiting_retry": len(CONTACTS) - 2}  # answers finished before the cancel are kept
     reasons = _reasons(store)
     assert len(reasons) == len(CONTACTS) - 2
     assert set(reasons.values()) == {f"batch {batch_id} not finished within batch_max_wait (180 s): cancelled"}
@@ -199,7 +208,7 @@ def test_a_cancel_that_never_ends_is_given_up_after_a_bounded_number_of_polls(tm
         store = _store(settings)
         counts = _draft(api, settings, store, sleep=slept.append)
     [batch_id] = api.batches
-    assert counts == {"failed": len(CONTACTS)} and api.batches[batch_id]["status"] == "cancelling"
+    assert counts == {"waiting_retry": len(CONTACTS)} and api.batches[batch_id]["status"] == "cancelling"
     assert set(_reasons(store).values()) == {
         f"batch {batch_id} not finished within batch_max_wait (120 s), not cancelled in time"}
     assert len(slept) == 2 + 4 + 1
@@ -212,7 +221,7 @@ def test_a_batch_that_fails_validation_quarantines_its_contacts_with_the_api_err
         settings = _settings(api, tmp_path)
         store = _store(settings)
         counts = _draft(api, settings, store)
-    assert counts == {"failed": len(CONTACTS)}
+    assert counts == {"waiting_retry": len(CONTACTS)}
     assert all("failed: too_many_requests: more than 3 requests" in r for r in _reasons(store).values())
 
 

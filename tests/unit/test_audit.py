@@ -24,6 +24,12 @@ def _opts(env):
     return ["--data-dir", str(env.settings.data_dir), "--exemplars", str(env.settings.exemplars)]
 
 
+def _second_night(env, prefix: str) -> None:
+    """Tomorrow's file: the same real contacts again, under new ids."""
+    rows = [json.loads(line) for line in (env.source / "night.jsonl").read_text().splitlines()]
+    (env.source / "night2.jsonl").write_text("".join(json.dumps(r | {"id": prefix + r["id"]}) + "\n" for r in rows))
+
+
 def _listed(env, capsys) -> list[dict]:
     capsys.readouterr()
     assert main(["review", "list", "--json", *_opts(env)]) == 0
@@ -132,11 +138,11 @@ def test_evidence_gates_pass_breach_or_lack_evidence(env, tmp_path, capsys):
     for item in env.store.audit_items(run_id="r1"):  # every audited contact was in truth escalated
         main(["review", "verdict", item.interaction_id, "--outcome", "escalated", "--summary", "error", "--errors",
               "invented", "--by", "D", *_opts(env)])
-    (env.source / "night.jsonl").write_text((env.source / "night.jsonl").read_text().replace(
-        '"id": "', '"id": "again-'))  # a second night of the same contacts, as new ones
+    _second_night(env, "again-")
     second = run_night(env, FakeLLM(WORK), "r2")
+    assert second.pulled.new == 5
     results = {r.metric: r for r in second.report.results}
-    if second.trust.labels["deflected"]["precision"].n >= 3:
+    if second.trust.labels["deflected"]["precision"].n >= 3:  # enough audited "deflected" to judge precision
         assert results["deflected_precision"].measured and not results["deflected_precision"].success
         assert second.report.verdict == "breach"
     assert results["summary_error_rate"].measured and not results["summary_error_rate"].success  # every one wrong
@@ -150,3 +156,20 @@ def test_judges_calls_on_audited_contacts_are_kept(env):
     items = env.store.audit_items(run_id="r1")
     assert items and all(i.judges.get("groundedness") is True for i in items)
     assert all("crm_note_tone" in i.judges and i.judges["crm_note_tone"] is False for i in items)
+
+
+def test_the_report_says_how_far_to_trust_tonight(env, capsys):
+    env.settings = env.settings.model_copy(update={"audit_sample": 5, "audit_min_n": 3})
+    run_night(env, FakeLLM(WORK), "r1")
+    for item in env.store.audit_items(run_id="r1"):
+        main(["review", "verdict", item.interaction_id, "--outcome", "resolved", "--summary", "ok", "--by", "D",
+              *_opts(env)])
+    _second_night(env, "n2-")
+    night = run_night(env, FakeLLM(WORK), "r2")
+    html = night.paths["html"].read_text()
+    section = html.split('id="trust-tonight"', 1)[1]
+    assert "How far to trust tonight" in html and "5 audited contacts judged" in section
+    assert 'id="trust-chart"' in section and "<polygon" in section  # tonight's corrected rate has a band
+    assert section.count("<tr>") >= 5 and "Cohen" in section
+    data = json.loads(night.paths["json"].read_text())
+    assert data["trust_tonight"]["audits"] == 5 and len(data["trust_tonight"]["history"]) == 1

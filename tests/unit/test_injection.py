@@ -52,12 +52,14 @@ def test_the_classifier_reads_the_injected_contact_as_its_clean_twin(record, cle
 
 
 def test_no_customer_turn_of_the_bundled_real_data_looks_like_an_injection():
+    # Read folded and decoded, against the English patterns, the seven other languages' and forged speaker lines.
     turns = 0
-    for path in ("data/contacts/sample.jsonl", "evals/datasets/exemplars.jsonl"):
+    for path in ("data/contacts/sample.jsonl", "evals/datasets/exemplars.jsonl", "tests/fixtures/raw_tweetsumm.jsonl",
+                 "tests/fixtures/raw_tweetsumm_non_english.jsonl"):
         for line in (PROJECT_ROOT / path).read_text().splitlines():
             record = json.loads(line)
             for turn in record.get("interaction", record)["turns"]:
-                if turn["speaker"] == "customer":
+                if turn.get("speaker", turn.get("role")) == "customer":
                     turns += 1
                     assert find(turn["text"]) == [], turn["text"]
     assert turns > 7000
