@@ -11,6 +11,7 @@ import click
 import flows
 from cx_worker.cli import EXIT_BREACH, EXIT_INSUFFICIENT, EXIT_PASS, say
 from cx_worker.cli.settings_options import settings_options
+from cx_worker.ops.progress import show_progress
 from cx_worker.ops.reaper import start_reaper
 from cx_worker.ops.summary import summary_text
 from cx_worker.settings import Settings
@@ -22,8 +23,9 @@ from cx_worker.settings import Settings
 @click.option("--json", "as_json", is_flag=True, help="The last line printed is the run summary as JSON.")
 @click.option("--progress", is_flag=True, help="Show the progress bar even when not on a terminal.")
 @click.option("--verbose", is_flag=True, help="Prefect's INFO logs.")
+@click.option("--quiet", is_flag=True, help="No stage or progress lines on stderr (only the summary).")
 @settings_options
-def nightly(limit: int | None, all_contacts: bool, as_json: bool, progress: bool, verbose: bool) -> int:
+def nightly(limit: int | None, all_contacts: bool, as_json: bool, progress: bool, verbose: bool, quiet: bool) -> int:
     """Run the nightly flow over new contacts: redact, draft, classify, judge, write back.
 
     Exit 0: evals pass, notes delivered. 1: a governance threshold broke, notes held. 2: could not run.
@@ -35,8 +37,10 @@ def nightly(limit: int | None, all_contacts: bool, as_json: bool, progress: bool
         os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
     settings = Settings()
     start_reaper()  # whatever the run starts (Prefect's server, the LLM server, Dask) dies with it
-    summary = flows.run_nightly(settings, limit=limit, all_contacts=all_contacts,
-                                progress=(not as_json and sys.stderr.isatty()) or progress)
+    bar = (not as_json and sys.stderr.isatty()) or progress
+    if not quiet:
+        show_progress()  # stages, and timed progress lines where there is no bar: never silent for minutes
+    summary = flows.run_nightly(settings, limit=limit, all_contacts=all_contacts, progress=bar and not quiet)
     say(json.dumps(summary) if as_json else summary_text(summary))
     return {"pass": EXIT_PASS, "insufficient": EXIT_INSUFFICIENT}.get(summary["eval"]["verdict"], EXIT_BREACH)
 
@@ -44,10 +48,13 @@ def nightly(limit: int | None, all_contacts: bool, as_json: bool, progress: bool
 @click.command()
 @click.option("--run", "run_id", required=True, help="The stored run to judge.")
 @click.option("--no-judge", is_flag=True, help="Skip the LLM faithfulness judge (reported not measured).")
+@click.option("--quiet", is_flag=True, help="No stage lines on stderr.")
 @settings_options(show=("thresholds",))
-def evals(run_id: str, no_judge: bool) -> int:
+def evals(run_id: str, no_judge: bool, quiet: bool) -> int:
     """(Re-)judge a stored run with the governance suite (--thresholds FILE: another suite)."""
     start_reaper()
+    if not quiet:
+        show_progress()
     result = flows.run_evals(run_id, use_judge=not no_judge)
     for metric, score in result["metrics"].items():
         say(f"{metric:22} {'n/a' if score is None else f'{score:.3f}'}")

@@ -29,7 +29,7 @@ JUDGE_TARGETS: dict[str, frozenset[str]] = {
     "tone": frozenset({"tone", "language"}),
 }
 MIN_N = 30               # default audits needed before a number is shown
-MIN_SEGMENT_AUDITS = 20  # k: audits of a stratum within a segment before that segment's own row is used
+MIN_SEGMENT_AUDITS = 5  # k: audits of a stratum within a segment before that segment's own row is used
 JEFFREYS = 0.5           # Dirichlet prior per cell of a P(true | predicted) row
 Seed = int | np.random.Generator
 
@@ -228,7 +228,8 @@ def label_precision_recall(audits: Iterable[Audit], night_counts: Mapping[str, M
     Precision is the weighted share of true = c among stratum c's audits, Wilson interval on the Kish effective
     n (n = audits predicted c). Recall = N_c θ_cc / Σ_h N_h θ_hc, where θ_h = P(true | predicted h) and N_h the
     window's stratum sizes (summed over the nights the audits came from); its interval comes from Jeffreys
-    Dirichlet posteriors of the rows (``draws`` Monte Carlo draws); n = audits whose true label is c.
+    Dirichlet posteriors of the rows (``draws`` Monte Carlo draws), and its point is the draws' median (always
+    inside that interval); n = audits whose true label is c.
 
     Args:
         audits: the window's audits.
@@ -256,15 +257,17 @@ def label_precision_recall(audits: Iterable[Audit], night_counts: Mapping[str, M
     rng = _rng(seed)
     theta = np.stack([rng.dirichlet(JEFFREYS + n_eff * p, size=draws) for p, n_eff in rows], axis=1)
     true_totals = np.einsum("h,shc->sc", big_n, theta)
-    plug_totals = big_n @ np.array([p for p, _ in rows])
     out = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for c, i in at.items():
             sel = p_idx == i
             precision = _weighted_share(t_idx[sel] == i, w[sel], confidence, min_n)
             rec = big_n[i] * theta[:, i, i] / true_totals[:, i]
-            recall = _estimate(big_n[i] * rows[i][0][i] / plug_totals[i], *_quantiles(rec, confidence),
-                               int((t_idx == i).sum()), min_n, confidence, note=note)
+            # The posterior median, not the plug-in ratio: with few audits of a rare stratum the plug-in (its
+            # empirical row) can sit outside the interval the Jeffreys draws give; the median never does.
+            point = float(np.nanmedian(rec)) if np.isfinite(rec).any() else math.nan
+            recall = _estimate(point, *_quantiles(rec, confidence), int((t_idx == i).sum()), min_n, confidence,
+                               note=note)
             out[c] = LabelQuality(c, precision, recall)
     return out
 

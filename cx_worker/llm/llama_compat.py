@@ -78,20 +78,3 @@ def _replay(first: Message, receive: Receive) -> Receive:
 
     return _receive
 
-
-def install() -> None:
-    """Wrap `llama_cpp.server.app.create_app` so every app it makes has the middleware (call before the server's
-    `__main__` runs: it imports `create_app` from that module)."""
-    import llama_cpp.server.app as server_app
-
-    create_app = server_app.create_app
-    if getattr(create_app, "_cx_wrapped", False):
-        return
-
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        app = create_app(*args, **kwargs)
-        app.add_middleware(MaxCompletionTokens)
-        return app
-
-    wrapped._cx_wrapped = True  # type: ignore[attr-defined]
-    server_app.create_app = wrapped

