@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -23,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from cx_worker.ops.progress import stage
 from cx_worker.settings import Settings
 
 
@@ -47,6 +47,9 @@ WEIGHTS = _Weights(
 # Forced tool calls through the GGUF's own Qwen2.5 template: the tool schema is shown to the model in Qwen's format
 # and enforced by a grammar built from it (llama_cpp.llama_chat_format.chat_formatter_to_chat_completion_handler).
 CHAT_FORMAT = "chat_template.default"
+
+# What the run is doing, for whoever watches it (`ops.progress.show_progress` puts these lines on stderr).
+stage = logging.getLogger("cx_worker.progress").info
 
 SETUP_HINT = "Run the README's setup for the local LLM: pip install -e '.[llm]'"
 _BUFFER = 8 * 1024 * 1024
