@@ -344,15 +344,27 @@ class SummaryLength(Metric):
         return _pass_share(_failing_outputs(items, out_of_limits))
 
 
-# Words that have no place in a note another agent reads about a customer.
+# Words that have no place in a note another agent reads about a customer: insults and profanity, and labels that
+# judge the person instead of saying what happened ("obnoxious", "went on a rant", "sob story"). Feelings the
+# customer showed ("frustrated", "upset", "angry") are what a note should say, and are not here.
 _UNPROFESSIONAL = re.compile(
     r"\b(stupid|idiot\w*|dumb|moron\w*|liar|lying|pathetic|ridiculous|useless|lazy|crazy|hate|damn|hell|crap|shit"
     r"\w*|fuck\w*|bitch\w*|rude customer|annoying|whin\w+|karen)\b", re.I)
+_JUDGEMENTAL = re.compile(
+    r"\b(obnoxious|arrogant|entitled|demanding|difficult (customer|person|caller)|belligerent|hysteric\w*|"
+    r"irrational|unreasonabl[ey]|pushy|nasty|snarky|condescending|clueless|ignorant|incompetent|childish|immature|"
+    r"petty|manipulative|dishonest|cheapskate|freeloader|troll|nutcase|lunatic|psycho|"
+    r"(melo|over|rather |very |so |quite )?dramatic|drama queen|over-?react\w*|tantrum|meltdown|rant(s|ed|ing)?|"
+    r"raving|moan(s|ed|ing)?|nag(s|ged|ging)?|"
+    r"pester\w*|kicked off|threw a fit|sob story|playing the victim|uncooperative|gullible|irate|"
+    r"(kept|keeps) contradicting|could ?n[o']t make up (their|his|her) mind|did ?n[o']t bother|"
+    r"refused to listen|would ?n[o']t listen|(yelled|screamed|shouted) at)\b", re.I)
 
 
 def tone_problems(note: str) -> list[str]:
     """Why a CRM note is not neutral and professional (empty if it is)."""
     problems = [f"unprofessional word {m.group(0)!r}" for m in _UNPROFESSIONAL.finditer(note)]
+    problems += [f"judges the customer: {m.group(0)!r}" for m in _JUDGEMENTAL.finditer(note)]
     if note.count("!") >= 2:
         problems.append("exclamation marks")
     shouting = [w for w in re.findall(r"\b[A-Z]{4,}\b", note) if w not in ("CRM", "ACW", "IBAN", "EMAIL", "PHONE")]
