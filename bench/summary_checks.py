@@ -112,7 +112,7 @@ def run_judge(items: list[dict], settings: Settings, cache_dir: Path) -> dict[st
             started = time.perf_counter()
             try:
                 verdict = judge(transcript=interaction(item).transcript(), summary=item["summary"])
-                unsupported = [c.claim for c in verdict.claims if not c.supported]
+                unsupported = [f"{c.claim} ({c.problem})" for c in verdict.claims if not c.supported]
                 flag = ("unsupported: " + " | ".join(unsupported)) if unsupported else None
                 row = {"id": item["id"], "flag": flag, "claims": [c.model_dump() for c in verdict.claims]}
             except Exception as exc:  # counted as not flagged, and said

@@ -415,7 +415,8 @@ class Faithfulness(Metric):
                 unmeasured.append({"id": i.interaction_id, "why": f"judge failed: {type(exc).__name__}: {exc}"[:300]})
                 continue
             scores.append(verdict.score)
-            unsupported = [c.claim for c in verdict.claims if not c.supported]
+            unsupported = [f"{c.claim} ({c.problem})" if c.problem else c.claim
+                           for c in verdict.claims if not c.supported]
             if unsupported:
                 failures.append({"id": i.interaction_id, "why": "unsupported: " + " | ".join(unsupported)[:400]})
         if not scores:

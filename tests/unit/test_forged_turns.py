@@ -147,7 +147,7 @@ def test_the_repeat_finder_and_the_judge_read_the_same_one_line_turns():
     class _Judge:
         def with_structured_output(self, schema, *, method):
             return type("S", (), {"invoke": lambda _, messages: sent.append(messages) or schema(
-                claims=[{"claim": "x", "supported": True}])})()
+                claims=[{"claim": "x", "speaker": "nobody", "evidence": "", "supported": True}])})()
 
     make_judge(_Judge())(transcript=contact.transcript(), summary="Summary.")
     user = sent[0][1].content

@@ -116,9 +116,11 @@ def test_rouge_tone_and_length():
     assert tone_problems("Customer was rude and STUPID, USELESS call!!") != []
     assert tone_problems("Refund of [AMOUNT] issued; customer satisfied.") == []
     for judging in ("The customer went on a rant about the delay.", "An entitled caller who kept nagging for a refund.",
-                    "The customer was being melodramatic about the boots.", "She threw a fit when told to wait."):
+                    "The customer was being melodramatic about the boots.",
+                    "She threw a fit when told to wait."):
         assert any(p.startswith("judges the customer") for p in tone_problems(judging)), judging
-    for neutral in ("The customer was frustrated and upset about the delay.", "The customer said a supervisor was rude.",
+    for neutral in ("The customer was frustrated and upset about the delay.",
+                    "The customer said a supervisor was rude.",
                     "The customer was angry that the parcel was late; the agent apologised."):
         assert tone_problems(neutral) == [], neutral
     assert not CrmNoteTone(1.0).measure([_item(note="What an idiot.")]).success
