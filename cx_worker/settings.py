@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     )
     llm_threads: int = Field(default=2, description="CPU threads of the embedded llama.cpp server.")
     llm_context: int = Field(default=4096, description="Context window of the embedded llama.cpp server (tokens).")
+    llm_draft_tokens: int = Field(
+        default=0, ge=0, le=32, description="Speculative decoding by prompt lookup on the embedded server: up to this "
+        "many tokens a step copied from the prompt (the transcript a summary quotes) and checked by the model in one "
+        "pass. Greedy outputs are the same. 0: off.")
     llm_mode: Literal["sync", "batch"] = Field(
         default="sync", description="How after-call work is requested. sync: one call per contact as the run goes. "
         "batch: the OpenAI Batch API, half the price, results within the 24 h completion window; needs an endpoint "
@@ -67,6 +71,9 @@ class Settings(BaseSettings):
     store_url: str | None = Field(
         default=None, description="Database of the run store and the CRM ledger, e.g. postgresql://cx@db/cx (the "
         "password is never logged). Unset: SQLite files in the data dir (store.sqlite, crm.sqlite).")
+    chroma_url: str | None = Field(
+        default=None, description="A Chroma server (`chroma run`) for the exemplars and past contacts, e.g. "
+        "http://chroma:8000 (https:// for TLS). Unset: the embedded Chroma files in the data dir (chroma/).")
     dispositions: Path = Field(
         default=bundled_path("config", "dispositions.yaml"), description="Disposition taxonomy (ops-owned)."
     )
@@ -134,8 +141,9 @@ class Settings(BaseSettings):
         "(prefect-dask).")
     dask_address: str | None = Field(
         default=None, description="Scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786. Unset with "
-        "task_runner=dask: a LocalCluster of dask_workers processes is started for the run. Workers must see the "
-        "data dir (store) and reach the LLM endpoint.")
+        "task_runner=dask: a LocalCluster of dask_workers processes is started for the run. Workers must reach the "
+        "store (the data dir's SQLite files; with store_url, its server: then they need no data dir) and the LLM "
+        "endpoint.")
     dask_workers: int = Field(default=2, ge=1, description="Worker processes of the LocalCluster (no dask_address).")
     transcribe_first_speaker: Literal["agent", "customer"] = Field(
         default="agent", description="Amazon Transcribe standard output with speaker diarization: the role of the "

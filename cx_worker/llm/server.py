@@ -254,6 +254,8 @@ class EmbeddedServer:
             "--n_threads_batch", str(s.llm_threads),  # prompt processing too: its default is every core
             "--n_ctx", str(s.llm_context),
         ]  # fmt: skip
+        if s.llm_draft_tokens:  # any draft_model value turns prompt lookup on; `server_app` swaps in ours
+            command += ["--draft_model", "prompt-lookup", "--draft_model_num_pred_tokens", str(s.llm_draft_tokens)]
         env = {key: value for key, value in os.environ.items() if key.lower() not in _SERVER_ENV_NAMES}
         env["PYTHONUNBUFFERED"] = "1"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
