@@ -65,6 +65,17 @@ def fitted_timeout(base_url: str | None) -> float | None:
     return _FITTED.get(base_url or "")
 
 
+def server_stats(base_url: str | None) -> dict[str, int] | None:
+    """What the embedded server at `base_url` did so far (requests, retries, joined, replayed, computed), if this
+    process started it; None for any other endpoint."""
+    if not base_url or base_url not in _FITTED:
+        return None
+    try:
+        return _get_json(f"{base_url.removesuffix('/v1')}/cx/stats")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
 class EmbeddedLLMError(RuntimeError):
     """The embedded LLM cannot be provided: weights missing or corrupt, or the server failed to start."""
 
@@ -300,15 +311,6 @@ class EmbeddedServer:
         self.timeout = s.llm_timeout if "llm_timeout" in s.model_fields_set else round(fitted)
         _FITTED[self.base_url] = self.timeout
         return self.timeout
-
-    def stats(self) -> dict[str, int] | None:
-        """What the server did so far (`coalesce.Coalesce`): requests, retries, joined, replayed, computed."""
-        if self._process is None:
-            return None
-        try:
-            return _get_json(f"{self.base_url.removesuffix('/v1')}/cx/stats")
-        except (urllib.error.URLError, OSError, ValueError):
-            return None
 
     def _wait_ready(self) -> None:
         assert self._process is not None
