@@ -25,6 +25,7 @@ ERROR_TYPES = frozenset({"invented", "misattributed", "omission", "disposition",
 JUDGE_TARGETS: dict[str, frozenset[str]] = {
     "faithfulness": frozenset({"invented", "misattributed"}),
     "groundedness": frozenset({"invented", "misattributed"}),
+    "attribution": frozenset({"misattributed"}),
     "pii": frozenset({"pii"}),
     "tone": frozenset({"tone", "language"}),
 }

@@ -20,13 +20,18 @@ from typing import Any
 
 import yaml
 
+from cx_worker.governance.attribution import Attribution
 from cx_worker.governance.evidence import BOUNDS, evidence_result, is_evidence_metric
-from cx_worker.governance.metrics import METRICS, EvalItem, MetricResult, Tally
+from cx_worker.governance.metrics import METRICS as _BUILT_IN
+from cx_worker.governance.metrics import EvalItem, MetricResult, Tally
 from cx_worker.governance.trust import AUDIT_JUDGES
 from cx_worker.models import Interaction
 from cx_worker.store import EvalRow, Store
 
 _RESERVED = {"min", "max", "weight", "gate", "sample", "on", "min_n"}
+
+# Every metric a suite can name: the ones of `metrics`, and the checks that live in their own module.
+METRICS = {**_BUILT_IN, Attribution.name: Attribution}
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,8 @@ from cx_worker.models import OUTCOME_LABELS
 from cx_worker.store import AuditItem, Store
 
 # governance metric -> the judge name the estimates know it by (what people's verdicts check it against)
-AUDIT_JUDGES = {"faithfulness": "faithfulness", "groundedness": "groundedness", "pii_leak_rate": "pii",
-                "crm_note_tone": "tone"}
+AUDIT_JUDGES = {"faithfulness": "faithfulness", "groundedness": "groundedness", "attribution": "attribution",
+                "pii_leak_rate": "pii", "crm_note_tone": "tone"}
 # `cx-worker nightly --json` estimates key -> outcome label
 RATE_NAMES = {"resolution_rate": "resolved", "deflection_rate": "deflected", "escalation_rate": "escalated",
               "abandonment_rate": "abandoned"}

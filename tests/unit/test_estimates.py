@@ -151,8 +151,12 @@ def test_precision_recall_hand_computed():
                                min_n=0, seed=0)
     assert r["deflected"].precision.value == pytest.approx(0.75)
     assert r["resolved"].precision.value == pytest.approx(1.0)
-    assert r["deflected"].recall.value == pytest.approx(1.0)          # 8*0.75 / (8*0.75 + 8*0)
-    assert r["resolved"].recall.value == pytest.approx(8 / 10)        # 8*1 / (8*1 + 8*0.25)
+    # Recall is the median of the Jeffreys draws: near the plug-in ratio, and always inside its own interval (the
+    # plug-in 8*0.75 / (8*0.75 + 8*0) = 1.0 for deflected is not: no draw of the resolved row is exactly 0).
+    for label, plug_in in (("deflected", 1.0), ("resolved", 8 / 10)):  # resolved: 8*1 / (8*1 + 8*0.25)
+        recall = r[label].recall
+        assert recall.low <= recall.value <= recall.high and abs(recall.value - plug_in) < 0.1, label
+    assert r["deflected"].recall.high < 1.0  # where the plug-in used to sit: outside the interval
     assert r["deflected"].recall.n == 3 and r["resolved"].recall.n == 5
     assert r["resolved"].recall.low < 0.8 < r["resolved"].recall.high
     default_min_n = label_precision_recall(small_window(), {"n1": {"resolved": 8, "deflected": 8}})
@@ -182,7 +186,7 @@ def test_corrected_rates_segments_use_own_rows_only_with_k_audits():
     chat = [Audit("n1", "deflected", "deflected", 0.5, segment="chat") for _ in range(20)]
     voice = [Audit("n1", "deflected", "resolved", 0.5, segment="voice") for _ in range(19)]
     segs = {"chat": {"deflected": 10}, "voice": {"deflected": 10}}
-    r = corrected_rates(chat + voice, {"deflected": 25}, segments=segs, min_n=0, seed=0)
+    r = corrected_rates(chat + voice, {"deflected": 25}, segments=segs, min_n=0, seed=0, min_segment_audits=20)
     assert r.segment_rows == {"chat": ("deflected",), "voice": ()}
     assert r.by_segment["chat"]["deflected"].corrected.value == pytest.approx(1.0)
     assert r.by_segment["voice"]["deflected"].corrected.value == pytest.approx(20 / 39)  # pooled row
@@ -191,6 +195,9 @@ def test_corrected_rates_segments_use_own_rows_only_with_k_audits():
     assert r.by_segment["chat"]["deflected"].corrected.n == 20
     with pytest.raises(ValueError):
         corrected_rates(chat, {"deflected": 5}, segments=segs)
+    default = corrected_rates(chat + voice[:5], {"deflected": 25}, segments=segs, min_n=0, seed=0)  # k = 5
+    assert default.segment_rows == {"chat": ("deflected",), "voice": ("deflected",)}
+    assert default.by_segment["voice"]["deflected"].corrected.value == pytest.approx(0.0)  # its own 5 audits
 
 
 def test_night_counts_reweight_unfinished_audits():

@@ -64,7 +64,7 @@ def test_summary_language_compares_the_detected_language_with_the_crm_language()
 
 def test_a_run_scored_page_by_page_scores_as_it_does_all_at_once():
     """Evals read a night page by page (memory flat); every metric's score must not depend on the paging."""
-    from cx_worker.governance.metrics import METRICS
+    from cx_worker.governance.evaluate import METRICS
 
     items = [
         _item("c1"),
