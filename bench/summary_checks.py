@@ -31,7 +31,7 @@ from pathlib import Path
 from cx_worker.bundled import bundled_path
 from cx_worker.governance.attribution import check_attribution
 from cx_worker.governance.estimates import wilson_interval
-from cx_worker.governance.judge import make_judge
+from cx_worker.governance.judge import JudgedClaim, JudgedSummary, make_judge, verify
 from cx_worker.governance.metrics import tone_problems, ungrounded_facts
 from cx_worker.ingest.language import detect_language
 from cx_worker.llm.client import build_llm
@@ -93,15 +93,34 @@ class JudgeCache:
             fh.write(json.dumps(row) + "\n")
 
 
+def _flag(claims) -> str | None:
+    unsupported = [f"{c.claim} ({c.problem})" for c in claims if not c.supported]
+    return ("unsupported: " + " | ".join(unsupported)) if unsupported else None
+
+
+def reverified(row: dict, item: dict) -> tuple[str | None, str | None]:
+    """A cached answer's flags, (model only, checked by today's `verify`): the model's own claims, quotes and
+    verdicts are kept, so a change to the checks is measured without asking the model again."""
+    claims = row.get("claims") or []
+    if not claims or any(c.get("judge_supported") is None for c in claims):
+        return row["flag"], row["flag"]
+    judged = JudgedSummary(claims=[JudgedClaim(claim=c["claim"], speaker=c["speaker"], evidence=c["evidence"],
+                                               supported=c["judge_supported"]) for c in claims])
+    model_only = next((f"unsupported: {c['claim']}" for c in claims if not c["judge_supported"]), None)
+    return model_only, _flag(verify(judged, interaction(item).transcript()).claims)
+
+
 def run_judge(items: list[dict], settings: Settings, cache_dir: Path) -> dict[str, str | None]:
-    """The judge's flag per item (None: passed), computing what the cache lacks."""
+    """The judge's flag per item (None: passed), computing what the cache lacks; with `model only` flags under
+    the key "judge (model only)" of `run_judge.model_only`."""
     flags: dict[str, str | None] = {}
+    run_judge.model_only = {}
     todo = []
     probe = make_judge(build_llm(settings, base_url="http://127.0.0.1:9/v1"))  # template hash only: no call
     cache = JudgeCache(cache_dir, template=probe.template_hash, model=settings.llm_model)
     for item in items:
         if item["id"] in cache.answers:
-            flags[item["id"]] = cache.answers[item["id"]]["flag"]
+            run_judge.model_only[item["id"]], flags[item["id"]] = reverified(cache.answers[item["id"]], item)
         else:
             todo.append(item)
     if not todo:
@@ -112,14 +131,13 @@ def run_judge(items: list[dict], settings: Settings, cache_dir: Path) -> dict[st
             started = time.perf_counter()
             try:
                 verdict = judge(transcript=interaction(item).transcript(), summary=item["summary"])
-                unsupported = [f"{c.claim} ({c.problem})" for c in verdict.claims if not c.supported]
-                flag = ("unsupported: " + " | ".join(unsupported)) if unsupported else None
-                row = {"id": item["id"], "flag": flag, "claims": [c.model_dump() for c in verdict.claims]}
+                row = {"id": item["id"], "flag": _flag(verdict.claims),
+                       "claims": [c.model_dump() for c in verdict.claims]}
             except Exception as exc:  # counted as not flagged, and said
                 row = {"id": item["id"], "flag": None, "error": f"{type(exc).__name__}: {str(exc)[:200]}"}
             row["seconds"] = round(time.perf_counter() - started, 1)
             cache.put(row)
-            flags[item["id"]] = row["flag"]
+            run_judge.model_only[item["id"]], flags[item["id"]] = reverified(row, item)
             print(f"  judge {n}/{len(todo)} {item['id']} {row['seconds']} s "
                   f"{'FLAG' if row['flag'] else 'pass'}{' ERROR ' + row['error'] if 'error' in row else ''}  {_load()}",
                   flush=True)
@@ -159,20 +177,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", choices=("dev", "test", "all"), default="test")
     parser.add_argument("--cache", type=Path, default=Path(".cx/bench/summary_checks"))
     parser.add_argument("--show", action="store_true", help="print each flag with its reason")
+    parser.add_argument("--cached-only", action="store_true", help="judge: only the items already answered")
     args = parser.parse_args(argv)
     checks = {"all": (*DETERMINISTIC, "judge"), "deterministic": DETERMINISTIC}.get(
         args.checks, tuple(args.checks.split(",")))
     items = [i for i in load_items() if args.split == "all" or split_of(i) == args.split]
+    if args.cached_only:
+        probe = make_judge(build_llm(Settings(), base_url="http://127.0.0.1:9/v1"))
+        done = JudgeCache(args.cache, template=probe.template_hash, model=Settings().llm_model).answers
+        items = [i for i in items if i["id"] in done]
     print(f"{len(items)} items ({args.split}): {sum(not i['errors'] for i in items)} faithful, "
           f"{dict(Counter(c for i in items for c in i['errors']))}  {_load()}")
     flags: dict[str, dict[str, str | None]] = {}
     for check in checks:
         if check == "judge":
             flags[check] = run_judge(items, Settings(), args.cache)
+            flags["judge (model)"] = run_judge.model_only
         else:
             flags[check] = {i["id"]: deterministic(check, i) for i in items}
     if len(checks) > 1:
-        flags["any check"] = {i["id"]: next((f[i["id"]] for f in flags.values() if f[i["id"]]), None) for i in items}
+        used = [f for name, f in flags.items() if name != "judge (model)"]
+        flags["any check"] = {i["id"]: next((f[i["id"]] for f in used if f[i["id"]]), None) for i in items}
     for line in table(items, flags):
         print(line)
     if args.show:

@@ -53,6 +53,7 @@ class ClaimCheck(BaseModel):
     supported: bool
     evidence: str = ""
     speaker: Speaker = "nobody"
+    judge_supported: bool | None = None  # the model's own verdict, before `verify`
     problem: str = ""  # why the claim is unsupported: the judge's verdict, or what `verify` found
 
 
@@ -91,19 +92,51 @@ def verify(judged: JudgedSummary, transcript: str) -> FaithfulnessJudgement:
 
 
 def _check(claim: JudgedClaim, turns: list[tuple[str, list[str]]]) -> ClaimCheck:
-    out = ClaimCheck(claim=claim.claim, supported=claim.supported, evidence=claim.evidence, speaker=claim.speaker)
+    out = ClaimCheck(claim=claim.claim, supported=claim.supported, evidence=claim.evidence, speaker=claim.speaker,
+                     judge_supported=claim.supported)
     if not claim.supported:
         out.problem = "the judge found no support"
         return out
     quote = _words(claim.evidence)
-    if not quote:
-        return _fail(out, "no evidence quoted")
-    found = [speaker for speaker, words in turns if _contains(words, quote)]
-    if not found:
-        return _fail(out, "the quoted evidence is not in the transcript")
-    if claim.speaker in ("customer", "agent") and claim.speaker not in found:
-        return _fail(out, f"said by the {found[0]}, not the {claim.speaker}")
-    return out
+    quoted_in = {speaker for speaker, words in turns if quote and _contains(words, quote)}
+    # How much of the claim's content each speaker's best turn holds: a small judge often quotes the wrong turn of
+    # a true claim, so a quote that misses is not enough to call the claim unsupported.
+    content = _content(claim.claim)
+    cover = {speaker: max((_share(content, words) for s, words in turns if s == speaker), default=0.0)
+             for speaker in ("customer", "agent")}
+    named = claim.speaker if claim.speaker in cover else None
+    if named is not None:
+        other = "agent" if named == "customer" else "customer"
+        if named in quoted_in or cover[named] >= _HELD:
+            return out
+        if other in quoted_in and cover[other] >= _HELD:
+            return _fail(out, f"said by the {other}, not the {named}")
+    elif quoted_in or max(cover.values()) >= _HELD:
+        return out
+    if not quoted_in and max(cover.values()) < _ABSENT:
+        return _fail(out, "nothing in the transcript says it" if quote else "no evidence quoted, and no turn says it")
+    return out  # some of it is there, the quote is not: not enough to call the claim unsupported
+
+
+_HELD, _ABSENT = 0.5, 0.34  # share of a claim's content words in one turn: shows it / does not show it
+_STOP = frozenset("""a about after again all also an and any are as asked at back be because been before being but by
+can could customer customers agent agents did do does for from get got had has have he her him his i if in into is it
+its just me more my no not of on only or our out over per said she should so some than that the their them then there
+they this to told up us via was we were what when where which who will with would yes you your""".split())
+
+
+def _content(text: str) -> set[str]:
+    return {_stem(w) for w in _words(text) if w not in _STOP and not w.isdigit() or len(w) > 2 and w.isdigit()}
+
+
+def _share(content: set[str], words: list[str]) -> float:
+    if not content:
+        return 1.0
+    return len(content & {_stem(w) for w in words}) / len(content)
+
+
+def _stem(word: str) -> str:
+    return word[:5] if len(word) > 5 and not word.isdigit() else word
 
 
 def _fail(check: ClaimCheck, problem: str) -> ClaimCheck:
