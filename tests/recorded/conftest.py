@@ -58,6 +58,8 @@ def cassette(request, llm_base_url):
     )
     if not RECORDING and not path.exists():
         pytest.fail(f"missing cassette {path}: record it with CX_RECORD=1 (see README)")
+    if RECORDING:  # record mode "all" keeps what the file held: a changed prompt would leave its old calls behind
+        path.unlink(missing_ok=True)
     with recorder.use_cassette(str(path)) as cass:
         yield cass
     if not RECORDING:
