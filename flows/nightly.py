@@ -17,6 +17,7 @@ from itertools import chain
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from cx_worker.delivery.crm import open_crm
 from cx_worker.delivery.write_back import write_back
@@ -30,12 +31,13 @@ from cx_worker.governance.verdict import holds_write_back, judge_run
 from cx_worker.ingest.pull import Pulled, advance_watermark, pull_chunks
 from cx_worker.ingest.source import source_key
 from cx_worker.llm.client import build_llm
-from cx_worker.llm.server import llm_endpoint
+from cx_worker.llm.server import llm_endpoint, server_stats
 from cx_worker.models import Interaction
-from cx_worker.ops.progress import progress_bar
+from cx_worker.ops.progress import progress_bar, stage
 from cx_worker.ops.summary import run_summary
 from cx_worker.outcomes.classifier import Classifier, ContactVectors, embed_contacts
 from cx_worker.outcomes.report import outcome_report, outcome_table
+from cx_worker.outcomes.words import TextModel
 from cx_worker.redaction.detectors import parse_regions
 from cx_worker.settings import Settings
 from cx_worker.store import Store, new_run_id
@@ -45,8 +47,8 @@ from flows.runners import SettingsDaskTaskRunner, SettingsThreadPoolTaskRunner, 
 
 @dataclass
 class DraftedChunk:
-    """A chunk back from `draft_chunk`: what the LLM saw, the draft counts, the outcome stage's vectors, where it
-    ran (host:pid) and how long each step took there."""
+    """A chunk back from `draft_chunk`: what the LLM saw, the draft counts, what the outcome stage reads of it
+    (documents, vectors, signals, outcome words), where it ran (host:pid) and how long each step took there."""
 
     redacted: list[Interaction]
     counts: Counter
@@ -58,10 +60,11 @@ class DraftedChunk:
 @task(name="redact-and-draft", cache_policy=NO_CACHE)
 def draft_chunk(
     chunk: list[Interaction], *, settings: Settings, run_id: str, base_url: str | None,
-    dispositions: tuple[Disposition, ...], prepared: bool = False,
+    dispositions: tuple[Disposition, ...], prepared: bool = False, words: TextModel | None = None,
 ) -> DraftedChunk:
-    """Redact, embed and draft one chunk with its own store connection and LLM client: it runs in any thread or
-    process (a Dask worker) that reaches the store. `prepared`: contacts already redacted and recorded (retries)."""
+    """Redact, read for the outcome stage (one embedding pass, signals, outcome `words`) and draft one chunk with its
+    own store connection and LLM client: it runs in any thread or process (a Dask worker) that reaches the store.
+    `prepared`: contacts already redacted and recorded (retries)."""
     seconds: Counter = Counter()
     store = Store(settings.store_target)
     try:
@@ -71,7 +74,7 @@ def draft_chunk(
                                                                max_tokens=settings.max_transcript_tokens,
                                                                regions=parse_regions(settings.pii_regions))
         with _timed(seconds, "embed"):
-            vectors = embed_contacts(redacted)
+            vectors = embed_contacts(redacted, words=words)
         with _timed(seconds, "draft"):
             counts = draft_contacts(redacted, settings=settings, dispositions=dispositions, store=store,
                                     run_id=run_id, base_url=base_url)
@@ -120,17 +123,23 @@ def _night(settings: Settings, *, store: Store, crm, run_id: str, limit: int | N
         retries = take_due_retries(store=store, run_id=run_id)  # failed LLM calls of earlier nights, due again
         size = chunk_size(settings)
         retry_chunks = [(retries[i:i + size], True) for i in range(0, len(retries), size)]
+        stage("pulling new contacts from %s", source_key(settings.source))
         first = next(chunks, None)
+        stage("opening the exemplar store and the outcome model (built once, on the first night)")
         classifier = Classifier.open(settings)
+        words = quote(classifier.model.word_model if classifier.model else None)  # passed as is, not walked
         drafted: Counter = Counter()
         outcome_counts: Counter = Counter()
         workers: Counter = Counter()  # chunks per host:pid
         seconds: Counter = Counter()  # wall time per stage, in the flow's process
 
-        def finish(future) -> None:
-            """Take a drafted chunk; classify its outcomes here (Chroma has one writer: the flow's process)."""
+        def take(future) -> DraftedChunk:
             with _timed(seconds, "waiting_for_chunks"):
-                done = future.result()
+                return future.result()
+
+        def finish(done: DraftedChunk) -> None:
+            """Decide and store a drafted chunk's outcomes here (the kNN query, the fusion of what the chunk read,
+            repeat links: Chroma and the store have one writer, the flow's process)."""
             drafted.update(done.counts)
             workers[done.worker] += 1
             seconds.update({f"chunks_{stage}": t for stage, t in done.seconds.items()})  # summed over chunks
@@ -141,29 +150,38 @@ def _night(settings: Settings, *, store: Store, crm, run_id: str, limit: int | N
                 tick()
 
         with llm_endpoint(settings, needed=first is not None or bool(retries)) as base_url:
+            stage("drafting the after-call work and deciding outcomes, %d chunk(s) at a time",
+                  settings.chunks_in_flight)
             total = (limit or 0) + len(retries)
             with progress_bar(total, enabled=progress) as tick, _timed(seconds, "pull_draft_outcome"):
                 in_flight: deque = deque()
                 fresh = ((chunk, False) for chunk in chain([first] if first else [], chunks))
                 for chunk, prepared in chain(retry_chunks, fresh):
+                    # A full pipeline waits for its oldest chunk, submits the next one, and only then decides the
+                    # oldest one's outcomes: `chunks_in_flight` chunks keep drafting while the flow does.
+                    done = take(in_flight.popleft()) if len(in_flight) >= settings.chunks_in_flight else None
                     in_flight.append(draft_chunk.submit(chunk, settings=settings, run_id=run_id, base_url=base_url,
-                                                        dispositions=dispositions, prepared=prepared))
-                    while len(in_flight) >= settings.chunks_in_flight:
-                        finish(in_flight.popleft())
+                                                        dispositions=dispositions, prepared=prepared,
+                                                        words=words))
+                    if done is not None:
+                        finish(done)
                 while in_flight:
-                    finish(in_flight.popleft())
+                    finish(take(in_flight.popleft()))
             logger.info("read %d, new %d, rejected %d", pulled.read, pulled.new, pulled.rejected)
             with _timed(seconds, "audit"):
                 draw_audit(store, run_id, size=settings.audit_sample)
                 run = store.run(run_id)
                 trust = trust_report(store, run_id, window_days=settings.audit_window_days,
                                      min_n=settings.audit_min_n, before=run.started_at if run else None)
+            stage("judging the night against the governance thresholds")
             with _timed(seconds, "evals"):
                 outcomes_by_group = outcome_report(store, run_id, confusion=classifier.model.confusion
                                                    if classifier.model else None)
                 llm = build_llm(settings, base_url=base_url) if base_url else None
                 report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm,
                                       outcome_report=outcomes_by_group, trust=trust)
+            server = server_stats(base_url)  # before the embedded server stops with the block
+        stage("writing back to the CRM (%s)", "held: a threshold broke" if holds_write_back(report) else "delivering")
         with _timed(seconds, "write_back"):
             notes = write_notes(store.run_interactions(run_id), store=store, crm=crm, run_id=run_id,
                                 settings=settings, dispositions=dispositions, hold=holds_write_back(report))
@@ -175,6 +193,8 @@ def _night(settings: Settings, *, store: Store, crm, run_id: str, limit: int | N
         summary["audit"] = {"drawn": len(store.audit_items(run_id=run_id)), "verdicts_in_window": trust.audits,
                             "outstanding": trust.outstanding}
         summary["workers"] = dict(workers)
+        if server is not None:
+            summary["llm_server"] = server
         summary["stage_seconds"] = {k: round(v, 1) for k, v in seconds.items()}
         store.finish_run(run_id, status="finished", summary=summary)
         publish_artifacts(summary, report, outcome_table(outcomes_by_group))

@@ -7,10 +7,23 @@ changed setting on its next run, and one entrypoint serves a laptop (LocalCluste
 
 from __future__ import annotations
 
+import copyreg
+
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 from prefect_dask import DaskTaskRunner
 
 from cx_worker.settings import Settings
+
+
+def _pickle_quote(value: quote) -> tuple:
+    return quote, (value.unquote(),)
+
+
+# Prefect's `quote` (a task parameter Prefect must not walk) is a tuple subclass whose constructor takes the value:
+# pickled the default way it comes back wrapped in one more tuple, so a task on a Dask worker (every parameter is
+# pickled) got `(value,)`. Pickled as the value it holds, it arrives as it was sent.
+copyreg.pickle(quote, _pickle_quote)
 
 
 class SettingsThreadPoolTaskRunner(ThreadPoolTaskRunner):

@@ -45,6 +45,13 @@ def collection(tmp_path_factory):
 
 
 @pytest.fixture
+def store_targets(tmp_path):
+    """Where a test's run store and CRM ledger live: SQLite files in `tmp_path` (the PostgreSQL system tests,
+    `tests/system/test_store_postgres.py`, override it with one database for both)."""
+    return SimpleNamespace(store=tmp_path / "s.sqlite", ledger=tmp_path / "crm.sqlite")
+
+
+@pytest.fixture
 def env(tmp_path, collection):
     """A night's surroundings: five real contacts as the source, a store, a CRM, the exemplars, the taxonomy."""
     source = tmp_path / "in"

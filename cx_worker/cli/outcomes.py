@@ -16,7 +16,7 @@ from cx_worker.models import OUTCOME_LABELS
 from cx_worker.outcomes.classifier import Classifier
 from cx_worker.outcomes.corrections import CorrectionError, correct_outcome
 from cx_worker.outcomes.evaluate import evaluate_outcomes, format_result
-from cx_worker.outcomes.exemplars import add_exemplars, open_collection, read_exemplars
+from cx_worker.outcomes.exemplars import add_exemplars, chroma_client, open_collection, read_exemplars
 from cx_worker.outcomes.fusion import MODEL_FILE, ensure_model
 from cx_worker.settings import Settings
 from cx_worker.store import Store
@@ -59,7 +59,7 @@ def classify(source: Path, output: Path) -> int:
 def exemplars(action: str, path: Path | None) -> int:
     """Load labelled exemplars into the store (upserts) and refit the outcome fusion model."""
     settings = Settings()
-    collection = open_collection(settings.chroma_path)
+    collection = open_collection(settings.chroma_path, client=chroma_client(settings))
     counts = add_exemplars(read_exemplars(path or settings.exemplars), collection=collection)
     say(f"exemplars upserted: {sum(counts.values())} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))});"
           f" collection now holds {collection.count()}")
@@ -81,7 +81,7 @@ def label(interaction_id: str, new_label: str, by: str, reason: str) -> int:
     settings = Settings()
     try:
         record = correct_outcome(interaction_id, new_label, by=by, reason=reason, store=Store(settings.store_target),
-                                 collection=open_collection(settings.chroma_path),
+                                 collection=open_collection(settings.chroma_path, client=chroma_client(settings)),
                                  model_path=settings.models_dir / MODEL_FILE, k=settings.knn_k)
     except CorrectionError as exc:
         say(f"cx-worker label: {exc}", file=sys.stderr)

@@ -15,7 +15,7 @@ from cx_worker.delivery.crm import open_crm
 from cx_worker.governance import review as reviews
 from cx_worker.governance.review_page import create_app, new_token
 from cx_worker.llm.server import free_port
-from cx_worker.outcomes.exemplars import open_collection
+from cx_worker.outcomes.exemplars import chroma_client, open_collection
 from cx_worker.settings import Settings
 from cx_worker.store import Store
 
@@ -108,7 +108,7 @@ def edit(interaction_id: str, by: str, reason: str, summary: str | None, crm_not
 def relabel(interaction_id: str, new_label: str, by: str, reason: str) -> int:
     """Correct the outcome: the contact becomes an exemplar and the agent's note is updated."""
     code = _decide("relabel", lambda s, store, crm: reviews.relabel(
-        interaction_id, new_label, store=store, crm=crm, collection=open_collection(s.chroma_path), by=by,
+        interaction_id, new_label, store=store, crm=crm, collection=_exemplars(s), by=by,
         reason=reason))
     if code == EXIT_PASS:
         say(f"{interaction_id}: relabel by {by} recorded")
@@ -132,7 +132,7 @@ def verdict(interaction_id: str, outcome: str, summary: str, errors: str, dispos
     """Record a person's verdict on an audited contact (audited; the outcome becomes a labelled exemplar)."""
     kinds = [e.strip() for e in errors.split(",") if e.strip()]
     code = _decide("verdict", lambda s, store, crm: reviews.record_verdict(
-        interaction_id, store=store, crm=crm, collection=open_collection(s.chroma_path), outcome=outcome,
+        interaction_id, store=store, crm=crm, collection=_exemplars(s), outcome=outcome,
         summary_ok=summary == "ok", errors=kinds, disposition=disposition, by=by, reason=reason))
     if code == EXIT_PASS:
         say(f"{interaction_id}: verdict by {by} recorded ({outcome}, summary {summary}"
@@ -149,8 +149,12 @@ def serve(port: int | None) -> int:
     settings = Settings()
     token = new_token()
     app = create_app(store=Store(settings.store_target), crm=open_crm(settings),
-                     collection=open_collection(settings.chroma_path), token=token)
+                     collection=_exemplars(settings), token=token)
     port = port or free_port()
     say(f"review page: http://127.0.0.1:{port}/?token={token}  (Ctrl-C to stop)", flush=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
     return EXIT_PASS
+
+
+def _exemplars(settings: Settings):
+    return open_collection(settings.chroma_path, client=chroma_client(settings))

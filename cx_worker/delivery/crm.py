@@ -34,23 +34,25 @@ class Crm:
         key = note_key(payload.interaction_id, prompt_hash=payload.prompt_hash, model=payload.model)
         if self.ledger.status(key) == "delivered":
             return "delivered"
-        status = "held" if hold else "pending"
         payload = displayable(payload)
-        self.ledger.put_note(key, payload=payload, body=render_note(payload), status=status)
-        return status
+        return self.ledger.put_note(key, payload=payload, body=render_note(payload),
+                                    status="held" if hold else "pending")
 
     def deliver_pending(self, *, run_id: str | None = None) -> Counter:
         """Deliver every pending (and earlier failed, retryable) note; returns counts of delivered and failed."""
         counts: Counter = Counter()
         for note in self.ledger.deliverable(run_id=run_id):
-            try:
-                self.delivery.deliver(note)
-            except DeliveryError as exc:
-                self.ledger.mark_failed(note.note_key, sink=self.delivery.name, error=str(exc))
-                counts["failed"] += 1
-                continue
-            self.ledger.mark_delivered(note.note_key, sink=self.delivery.name)
-            counts["delivered"] += 1
+            with self.ledger.claim(note.note_key) as claim:
+                if claim is None:  # another writer is delivering it, or has
+                    continue
+                try:
+                    self.delivery.deliver(claim.note)
+                except DeliveryError as exc:
+                    claim.failed(sink=self.delivery.name, error=str(exc))
+                    counts["failed"] += 1
+                    continue
+                claim.delivered(sink=self.delivery.name)
+                counts["delivered"] += 1
         return counts
 
     def revise(self, note: Note, payload: NotePayload) -> None:

@@ -17,6 +17,7 @@ the customer). A contact below the review confidence is flagged `needs_review`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from cx_worker.models import Evidence, Interaction, Outcome
 from cx_worker.outcomes.exemplars import document
 from cx_worker.outcomes.fusion import TEMPERATURE, FusionModel, features, vote_shares
 from cx_worker.outcomes.signals import as_evidence, detect
-from cx_worker.outcomes.words import terms
+from cx_worker.outcomes.words import TextModel, terms
 
 
 def vote(neighbours: Sequence[tuple[str, str, float]], *, temperature: float = TEMPERATURE) -> Outcome:
@@ -74,6 +75,46 @@ def neighbours(
     return out
 
 
+@dataclass
+class ContactEvidence:
+    """What a contact's outcome needs besides its neighbours, read from the contact alone: no exemplars, no store,
+    so it is computed where the contact is drafted (a chunk worker), and the flow only queries and fuses.
+
+    Attributes:
+        fired: The signals that fired, in `signals.FEATURES` order (the fusion's flags).
+        evidence: Those signals with their turns (turn indexes of the contact as given), and `injection_attempt`
+            when customer text tried to instruct the AI.
+        words: The outcome-words model's class probabilities; None without a word model.
+        telling: Per label, the contact's words that most favour it (the one decided is shown); None without one.
+    """
+
+    fired: tuple[str, ...]
+    evidence: dict
+    words: dict[str, float] | None = None
+    telling: dict[str, list[str]] | None = None
+
+
+def read_contact(interaction: Interaction, *, words: TextModel | None = None, text: str | None = None
+                 ) -> ContactEvidence:
+    """Signals and outcome words of one contact (see `ContactEvidence`).
+
+    Args:
+        interaction: The contact.
+        words: The fusion model's outcome-words model (`FusionModel.word_model`), or None.
+        text: The contact's document (`exemplars.document`) if already computed.
+    """
+    clean = neutralise(interaction)  # instructions typed by the customer do not count as what happened
+    fired = detect(clean.interaction)
+    evidence = restore_turns(as_evidence(fired), clean.kept)
+    if clean.turns:
+        evidence["injection_attempt"] = clean.evidence()
+    if words is None:
+        return ContactEvidence(fired=tuple(fired), evidence=evidence)
+    found = terms(text if text is not None else document(interaction))  # split once: probabilities, telling words
+    return ContactEvidence(fired=tuple(fired), evidence=evidence, words=words.shares_of(found),
+                           telling=words.telling_by_label(found))
+
+
 def decide(
     interaction: Interaction,
     nearest: Sequence[tuple[str, str, float]],
@@ -91,26 +132,30 @@ def decide(
         review_confidence: Below this confidence the outcome is flagged `needs_review`.
         text: The contact's document (`exemplars.document`) if already computed.
     """
-    clean = neutralise(interaction)  # instructions typed by the customer do not count as what happened
-    fired = detect(clean.interaction)
+    words = model.word_model if model is not None else None
+    return decide_from(read_contact(interaction, words=words, text=text), nearest, model=model,
+                       review_confidence=review_confidence)
+
+
+def decide_from(
+    read: ContactEvidence,
+    nearest: Sequence[tuple[str, str, float]],
+    *,
+    model: FusionModel | None = None,
+    review_confidence: float = 0.0,
+) -> Outcome:
+    """`decide` for a contact already read (`read_contact`, with `model`'s word model): the vote and the fusion."""
     outcome = vote(nearest)
-    evidence = {"vote": outcome.signals.get("vote", {}), **restore_turns(as_evidence(fired), clean.kept)}
-    if clean.turns:
-        evidence["injection_attempt"] = clean.evidence()
+    evidence = {"vote": outcome.signals.get("vote", {}), **read.evidence}
     if model is not None and nearest:
         shares = outcome.signals["vote"]
-        words = model.word_model
-        if words is not None and text is None:
-            text = document(interaction)
-        found = terms(text) if words is not None else set()  # split once: probabilities, then telling words
-        word_shares = words.shares_of(found) if words is not None else None
-        x = features(shares, max(s for _, _, s in nearest), fired, word_shares)
+        x = features(shares, max(s for _, _, s in nearest), read.fired, read.words)
         labels, confidence, proba = model.predict(x)
         outcome.label, outcome.confidence = labels[0], round(float(confidence[0]), 4)
         evidence["probabilities"] = {c: round(float(p), 4) for c, p in zip(model.classes, proba[0])}
-        if words is not None:
-            evidence["words"] = {"probabilities": {c: round(p, 4) for c, p in word_shares.items()},
-                                 "telling": words.telling_of(found, outcome.label)}
+        if read.words is not None:
+            evidence["words"] = {"probabilities": {c: round(p, 4) for c, p in read.words.items()},
+                                 "telling": (read.telling or {}).get(outcome.label, [])}
         evidence["model"] = f"fusion {model.fitted_at}"
     else:
         evidence["model"] = "vote"
@@ -128,10 +173,15 @@ def classify(
     review_confidence: float = 0.0,
     embeddings: Sequence | None = None,
     documents: Sequence[str] | None = None,
+    read: Sequence[ContactEvidence] | None = None,
 ) -> list[Outcome]:
-    """Classify a batch of contacts against the exemplar collection (see `decide`); `documents` and `embeddings`
-    are the contacts' documents and their vectors, if already computed."""
+    """Classify a batch of contacts against the exemplar collection (see `decide`); `documents`, `embeddings` and
+    `read` are the contacts' documents, their vectors and their `read_contact` evidence, if already computed.
+    Evidence read without outcome words while `model` has a word model is read again."""
     found = neighbours(interactions, collection=collection, k=k, embeddings=embeddings)
-    texts = documents if documents is not None else [None] * len(interactions)
-    return [decide(i, n, model=model, review_confidence=review_confidence, text=t)
-            for i, n, t in zip(interactions, found, texts, strict=True)]
+    words = model.word_model if model is not None else None
+    if read is None or any((r.words is None) != (words is None) for r in read):
+        texts = documents if documents is not None else [None] * len(interactions)
+        read = [read_contact(i, words=words, text=t) for i, t in zip(interactions, texts, strict=True)]
+    return [decide_from(r, n, model=model, review_confidence=review_confidence)
+            for r, n in zip(read, found, strict=True)]

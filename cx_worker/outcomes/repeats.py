@@ -61,6 +61,7 @@ def link_repeats(
     days: float,
     min_similarity: float,
     embeddings: Sequence | None = None,
+    texts: Sequence[str] | None = None,
 ) -> list[dict]:
     """Add the batch to the past-contacts collection and link repeats, in the batch and with earlier nights.
 
@@ -76,25 +77,30 @@ def link_repeats(
         days: Window, either side of a contact's start.
         min_similarity: Cosine similarity of issue texts from which two contacts are about the same issue.
         embeddings: The contacts' issue-text vectors, same order, if already computed (else the collection embeds).
+        texts: The contacts' issue texts (`issue_text`), same order, if already computed.
 
     Returns:
         The links found: {"earlier", "later", "similarity", "days_apart"}.
     """
     given = dict(zip((i.id for i in interactions), embeddings, strict=True)) if embeddings is not None else None
+    text_of = dict(zip((i.id for i in interactions), texts, strict=True)) if texts is not None else {}
     batch = {i.id: (i, o) for i, o in zip(interactions, outcomes, strict=True)
              if i.customer_id and i.started_at is not None}
     if not batch:
         return []
     ids = list(batch)
     contacts.upsert(
-        ids=ids, documents=[issue_text(batch[i][0]) for i in ids],
+        ids=ids, documents=[text_of[i] if i in text_of else issue_text(batch[i][0]) for i in ids],
         **({"embeddings": [given[i] for i in ids]} if given is not None else {}),
         metadatas=[{"customer_id": batch[i][0].customer_id, "started_at": _epoch(batch[i][0].started_at),
                     "channel": batch[i][0].channel, "queue": batch[i][0].queue or "", "run_id": run_id}
                    for i in ids],
     )
-    vectors = contacts.get(ids=ids, include=["embeddings"])
-    vector_of = dict(zip(vectors["ids"], vectors["embeddings"]))
+    if given is not None:
+        vector_of = given
+    else:  # what the collection embedded
+        vectors = contacts.get(ids=ids, include=["embeddings"])
+        vector_of = dict(zip(vectors["ids"], vectors["embeddings"]))
     pairs: dict[tuple[str, str], dict] = {}
     for iid in ids:
         interaction = batch[iid][0]

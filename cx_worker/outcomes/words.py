@@ -93,14 +93,22 @@ class TextModel:
         """`telling_terms` of a document already split into its `terms`."""
         if label not in self.classes:
             return []
-        c = self.classes.index(label)
+        return self.telling_by_label(found, top=top)[label]
+
+    def telling_by_label(self, found: set[str], *, top: int = 5) -> dict[str, list[str]]:
+        """`telling_of` for every class at once (one margin matrix), for a contact whose label is decided later,
+        elsewhere (the chunk worker reads the words, the flow fuses)."""
         found = sorted(t for t in found if t in self._index and not _plain(t))
         if not found or len(self.classes) < 2:
-            return []
+            return {label: [] for label in self.classes}
         w = self._w[[self._index[t] for t in found]]
-        margin = w[:, c] - (w.sum(axis=1) - w[:, c]) / (len(self.classes) - 1)
-        best = sorted(range(len(found)), key=lambda i: (-margin[i], found[i]))[:top]
-        return [found[i] for i in best if margin[i] > 0]
+        total = w.sum(axis=1)
+        out = {}
+        for c, label in enumerate(self.classes):
+            margin = w[:, c] - (total - w[:, c]) / (len(self.classes) - 1)
+            best = sorted(range(len(found)), key=lambda i: (-margin[i], found[i]))[:top]
+            out[label] = [found[i] for i in best if margin[i] > 0]
+        return out
 
     def to_dict(self) -> dict:
         return {"classes": self.classes, "vocabulary": self.vocabulary,

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, Text, create_engine, event, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Insert
+from sqlalchemy.sql import ColumnElement, Insert
 
 _VERSIONS = MetaData()
 schema_version = Table("schema_version", _VERSIONS, Column("component", Text, primary_key=True),
@@ -85,15 +85,16 @@ def insert_for(conn: Connection, table: Table) -> Insert:
 
 
 def upsert(conn: Connection, table: Table, values: Mapping[str, Any], *, keys: Sequence[str],
-           update: Sequence[str] | None = None) -> None:
-    """Insert a row, or on a key conflict update `update` (default: every column but the keys)."""
+           update: Sequence[str] | None = None, where: ColumnElement[bool] | None = None) -> None:
+    """Insert a row, or on a key conflict update `update` (default: every column but the keys), only where the
+    existing row matches `where` if given: one statement, so a concurrent writer cannot slip in between."""
     statement = insert_for(conn, table).values(**values)
     columns = [c for c in values if c not in keys] if update is None else list(update)
     if not columns:
         conn.execute(statement.on_conflict_do_nothing(index_elements=list(keys)))
         return
     conn.execute(statement.on_conflict_do_update(
-        index_elements=list(keys), set_={c: statement.excluded[c] for c in columns}))
+        index_elements=list(keys), set_={c: statement.excluded[c] for c in columns}, where=where))
 
 
 def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any], *, keys: Sequence[str]) -> bool:

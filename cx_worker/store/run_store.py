@@ -48,6 +48,12 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=str)
 
 
+def _clip(value: str, limit: int) -> str:
+    """At most `limit` characters and `limit` UTF-8 bytes, whole characters: a value in a unique key must fit
+    PostgreSQL's B-tree entry (~2.7 kB), which 2,000 CJK characters (6 kB) do not."""
+    return value[:limit].encode(errors="replace")[:limit].decode(errors="ignore")
+
+
 class Store(ReviewStore, RetryStore, AuditStore):
     """The run store, in a SQLite file (`path`) or a database server (a URL). Safe to open from several threads and
     processes at once."""
@@ -304,7 +310,7 @@ class Store(ReviewStore, RetryStore, AuditStore):
                    reason: str) -> None:
         with self.engine.begin() as conn:
             insert_ignore(conn, t.quarantine, {"run_id": run_id, "interaction_id": interaction_id, "origin": origin,
-                                               "stage": stage, "reason": reason[:2000], "created_at": now()},
+                                               "stage": stage, "reason": _clip(reason, 2000), "created_at": now()},
                           keys=("origin", "stage", "reason"))
 
     def quarantined(self, *, run_id: str | None = None) -> list[QuarantineRecord]:

@@ -5,9 +5,13 @@ work, outcomes, evals, quarantine, watermark, corrections, review, LLM batches) 
 notes, releases). With `CX_STORE_URL` pointing at a server (PostgreSQL), both sets of tables live in that one
 database. Uniqueness is in the keys (a re-run upserts, never duplicates), not in file locks.
 
+Every column type means the same on both: times are ISO 8601 strings in UTC, JSON is text the store encodes and
+decodes, flags are integers, `seq` is a 64-bit integer (nanoseconds).
+
 Migrations are a plain ordered list: each step a function that moves a database from version N-1 to N inside one
-transaction, the version kept in `schema_version`. A database written before versions existed (an earlier
-cx-worker) is version 0: step 1 adds what it lacks and keeps every row.
+transaction, the version kept in `schema_version` (`engine.migrate`; on PostgreSQL under a transaction-level
+advisory lock, so two processes opening a new database at once apply each step once). A database written before
+versions existed (an earlier cx-worker) is version 0: step 1 adds what it lacks and keeps every row.
 """
 
 from __future__ import annotations
@@ -24,11 +28,27 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     Table,
-    Text,
+    TypeDecorator,
     UniqueConstraint,
     inspect,
     text,
 )
+from sqlalchemy import Text as _Text
+
+
+class Text(TypeDecorator):
+    """TEXT that both databases can hold: PostgreSQL refuses the NUL character SQLite keeps, so a NUL that reached a
+    value (an exception message, a reviewer's form) is written there as U+FFFD, keys and the values they are
+    compared with alike, instead of failing the write."""
+
+    impl = _Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if dialect.name == "postgresql" and isinstance(value, str) and "\x00" in value:
+            return value.replace("\x00", "\ufffd")
+        return value
+
 
 RUN_STORE = MetaData()
 LEDGER = MetaData()

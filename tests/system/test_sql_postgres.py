@@ -1,64 +1,8 @@
-"""The SQL source against a real PostgreSQL server, started here from Debian's packages (initdb + pg_ctl).
-
-Loopback only, a free port, a throw-away data folder; as root (CI) the server runs as the `postgres` system user.
-Skipped, with the reason, only when the server binaries are not installed (`.ci/run` installs them).
+"""The SQL source against a real PostgreSQL server (the `postgres_url` fixture of `tests/system/conftest.py`: Debian's
+server started by the test session, a fresh database per test; skipped only when the binaries are not installed).
 """
 
-import glob
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
-
-import pytest
-
 from cx_worker.ingest.source import Read, Rejected, read_interactions
-
-
-def _bindir() -> Path | None:
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if Path(candidate, "initdb").exists() and Path(candidate, "pg_ctl").exists():
-            return Path(candidate)
-    found = shutil.which("initdb")
-    return Path(found).parent if found and shutil.which("pg_ctl") else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    bindir = _bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql")
-    base = Path(tempfile.mkdtemp(prefix="cx-pg-"))
-    run_as = {}
-    if os.geteuid() == 0:  # initdb refuses root
-        try:
-            account = pwd.getpwnam("postgres")
-        except KeyError:
-            account = pwd.getpwnam("nobody")
-        os.chown(base, account.pw_uid, account.pw_gid)
-        run_as = {"user": account.pw_uid, "group": account.pw_gid}
-    port, data = _free_port(), base / "data"
-    env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C", "HOME": str(base)}
-    subprocess.run([bindir / "initdb", "-D", data, "-U", "cx", "--auth=trust", "-E", "UTF8", "--no-locale"],
-                   check=True, capture_output=True, env=env, cwd=base, **run_as)
-    subprocess.run([bindir / "pg_ctl", "-D", data, "-l", base / "server.log", "-w", "-t", "60", "-o",
-                    f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-                   check=True, capture_output=True, env=env, cwd=base, **run_as)
-    try:
-        yield f"postgresql://cx@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([bindir / "pg_ctl", "-D", data, "-m", "fast", "-w", "stop"], capture_output=True, env=env,
-                       cwd=base, **run_as)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_turn_table_on_a_real_postgres_server(postgres_url):

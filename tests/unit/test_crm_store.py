@@ -17,8 +17,8 @@ def _payload(iid="c1", run="r1", summary="Customer asked for a refund of $40; re
     })
 
 
-def test_rewriting_a_note_never_duplicates_it(tmp_path):
-    crm = Crm(Ledger(tmp_path / "crm.sqlite"))
+def test_rewriting_a_note_never_duplicates_it(store_targets):
+    crm = Crm(Ledger(store_targets.ledger))
     assert crm.write(_payload(), hold=False) == "pending"
     assert crm.visible("c1") is None  # recorded, not yet delivered
     assert crm.deliver_pending() == {"delivered": 1}
@@ -30,8 +30,8 @@ def test_rewriting_a_note_never_duplicates_it(tmp_path):
     assert "refund of $40" in body and "Outcome: resolved" in body and "[customer] check refund posted" in body
 
 
-def test_held_notes_are_invisible_until_released_and_release_is_audited(tmp_path):
-    crm = Crm(Ledger(tmp_path / "crm.sqlite"))
+def test_held_notes_are_invisible_until_released_and_release_is_audited(store_targets):
+    crm = Crm(Ledger(store_targets.ledger))
     assert crm.write(_payload(), hold=True) == "held"
     assert crm.visible("c1") is None
     assert crm.release("r1", by="gov lead", reason="checked the breach") == 1
@@ -42,8 +42,8 @@ def test_held_notes_are_invisible_until_released_and_release_is_audited(tmp_path
     assert crm.write(_payload(run="r2"), hold=True) == "delivered"
 
 
-def test_store_upserts_and_watermark(tmp_path):
-    store = Store(tmp_path / "s.sqlite")
+def test_store_upserts_and_watermark(store_targets):
+    store = Store(store_targets.store)
     store.start_run("r1", config={})
     store.put_acw("c1", prompt_hash="p", model="m", run_id="r1", output=WORK, usage={"seconds": 1.0})
     store.put_acw("c1", prompt_hash="p", model="m", run_id="r1", output=WORK | {"summary": "Second."}, usage={})

@@ -4,6 +4,7 @@ Sentences are synthetic customer-service turns (no real personal data).
 """
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import chromadb
 import numpy as np
@@ -131,9 +132,42 @@ def test_config_round_trips_and_is_not_legacy():
     rebuilt = MiniLMEmbedding.build_from_config(embed.get_config())
     assert rebuilt.get_config() == {"batch_size": 8, "max_tokens": 128, "threads": 1}
     assert embed.default_space() == "cosine"
+    # The token budget is stored only when set: collections made before it existed keep their configuration.
+    budget = MiniLMEmbedding.build_from_config({"batch_size": 8, "max_tokens": 128, "threads": 1, "batch_tokens": 64})
+    assert budget.get_config()["batch_tokens"] == 64
 
 
-@pytest.mark.parametrize("options", [{"max_tokens": 513}, {"max_tokens": 20}, {"batch_size": 0}, {"threads": 0}])
+def test_batches_hold_at_most_batch_tokens_padded_tokens_and_batch_size_windows():
+    embed = MiniLMEmbedding(batch_size=4, batch_tokens=100)
+    lengths = [10, 12, 20, 25, 25, 30, 60, 250, 40]
+    by_length = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches = embed._batches(by_length, lengths)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    for batch in batches:
+        longest = max(lengths[i] for i in batch)
+        assert len(batch) <= 4 and (len(batch) * longest <= 100 or len(batch) == 1)
+    # By length: 10-25 (4: batch_size), 25 and 30 (a third, 40, would make 3 x 40 > 100), 40, 60, 250 (over budget).
+    assert [[lengths[i] for i in b] for b in batches] == [[10, 12, 20, 25], [25, 30], [40], [60], [250]]
+
+
+def test_the_token_budget_changes_the_speed_not_the_vectors(embed):
+    texts = ["hello", BILLING_TURN, "Where is my refund?", ROUTER_TURN, BILLING_TURN * 4, "yes please", "ok"]
+    wide = np.stack(MiniLMEmbedding(batch_tokens=100_000)(texts))
+    np.testing.assert_allclose(np.stack(embed(texts)), wide, atol=1e-4)
+    np.testing.assert_allclose(np.stack(MiniLMEmbedding(batch_tokens=1)(texts)), wide, atol=1e-4)
+
+
+def test_callers_in_several_threads_get_the_vectors_of_their_own_texts(embed):
+    texts = [[f"{turn} ({n})" for turn in (BILLING_TURN, ROUTER_TURN, "Where is my refund?")] for n in range(6)]
+    alone = [np.stack(embed(t)) for t in texts]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        together = list(pool.map(lambda t: np.stack(embed(t)), texts))
+    for mine, theirs in zip(alone, together):
+        np.testing.assert_allclose(mine, theirs, atol=1e-4)
+
+
+@pytest.mark.parametrize("options", [{"max_tokens": 513}, {"max_tokens": 20}, {"batch_size": 0}, {"threads": 0},
+                                     {"batch_tokens": 0}, {"batch_tokens": "many"}])
 def test_rejects_invalid_options(options):
     with pytest.raises(ValueError):
         MiniLMEmbedding(**options)

@@ -7,8 +7,10 @@ import chromadb
 import pytest
 
 from cx_worker.models import Interaction, Outcome
-from cx_worker.outcomes.classifier import Classifier
+from cx_worker.outcomes import repeats
+from cx_worker.outcomes.classifier import Classifier, embed_contacts
 from cx_worker.outcomes.exemplars import add_exemplars, open_collection, read_exemplars
+from cx_worker.outcomes.fusion import fit_from_collection
 from cx_worker.outcomes.repeats import issue_text, link_repeats
 from cx_worker.settings import Settings
 from cx_worker.store import Store
@@ -107,3 +109,45 @@ def test_the_outcome_stage_links_repeats_and_fills_the_review_list(tmp_path, con
     review = store.review_list()
     assert {r.interaction_id for r in review} == {FIRST.id, REPEAT.id}
     assert all(r.status == "open" and "below" in r.reason for r in review)
+
+
+def test_issue_texts_and_vectors_from_the_chunk_worker_link_as_the_collection_would(tmp_path, monkeypatch):
+    night = [FIRST, OTHER_FIRST, REPEAT, OTHER_LATER]
+    read = embed_contacts(night)  # what the chunk worker computes: both texts of each contact in one pass
+    assert read.issue_texts == [issue_text(i) for i in night] and len(read.issue_vectors) == len(night)
+    outcomes = lambda: [Outcome(label="resolved", confidence=0.9) for _ in night]  # noqa: E731
+    plain = open_collection(tmp_path, client=chromadb.EphemeralClient(), name=f"p_{uuid.uuid4().hex[:8]}")
+    expected = link_repeats(night, outcomes(), contacts=plain, store=Store(tmp_path / "a.sqlite"), run_id="n",
+                            days=7, min_similarity=0.6)
+    monkeypatch.setattr(repeats, "issue_text", lambda i: pytest.fail("issue text computed again"))
+    given = open_collection(tmp_path, client=chromadb.EphemeralClient(), name=f"g_{uuid.uuid4().hex[:8]}")
+    links = link_repeats(night, outcomes(), contacts=given, store=Store(tmp_path / "b.sqlite"), run_id="n", days=7,
+                         min_similarity=0.6, embeddings=read.issue_vectors, texts=read.issue_texts)
+    assert [(x["earlier"], x["later"]) for x in links] == [(x["earlier"], x["later"]) for x in expected] == [
+        (FIRST.id, REPEAT.id)]
+    assert links[0]["similarity"] == pytest.approx(expected[0]["similarity"], abs=1e-3)
+    ids = [i.id for i in night]
+    assert given.get(ids=ids)["documents"] == plain.get(ids=ids)["documents"]
+
+
+def test_the_outcome_stage_stores_the_same_with_what_the_chunk_worker_read(tmp_path):
+    few = tmp_path / "few.jsonl"
+    few.write_text("\n".join((PROJECT_ROOT / "tests/fixtures/exemplars_small.jsonl").read_text().splitlines()[:30]))
+    exemplars = open_collection(tmp_path, client=chromadb.EphemeralClient(), name=f"ex_{uuid.uuid4().hex[:8]}")
+    add_exemplars(read_exemplars(few), collection=exemplars)
+    model = fit_from_collection(exemplars, k=3)
+    assert model is not None and model.word_model is not None
+    night = [FIRST, OTHER_FIRST, REPEAT, OTHER_LATER, *list(SAMPLE.values())[:8]]
+    stored = []
+    for vectors in (None, embed_contacts(night, words=model.word_model)):
+        store = Store(tmp_path / f"{uuid.uuid4().hex[:8]}.sqlite")
+        contacts = open_collection(tmp_path, client=chromadb.EphemeralClient(), name=f"c_{uuid.uuid4().hex[:8]}")
+        classifier = Classifier(collection=exemplars, model=model, contacts=contacts, k=3, review_confidence=0.6)
+        counts = classifier.classify_and_store(night, store=store, run_id="n", vectors=vectors)
+        stored.append((counts, [store.outcome(i.id) for i in night]))
+    (counts, plain), (counts_read, read) = stored
+    assert counts == counts_read and store.outcome(FIRST.id).label == "unresolved"
+    for a, b in zip(plain, read, strict=True):
+        assert (a.label, a.signals.keys(), [e.exemplar_id for e in a.evidence]) == (
+            b.label, b.signals.keys(), [e.exemplar_id for e in b.evidence])
+        assert a.confidence == pytest.approx(b.confidence, abs=2e-3)

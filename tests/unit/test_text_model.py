@@ -115,3 +115,27 @@ def test_decide_shows_the_telling_words_as_evidence():
     assert max(words["probabilities"], key=words["probabilities"].get) == "escalated"
     assert words["telling"] == model.word_model.telling_terms(document(contact), outcome.label)
     assert "a:notified" in model.word_model.telling_terms(document(contact), "escalated")
+
+
+def test_telling_words_of_every_label_at_once_are_each_labels_own():
+    docs, labels = _docs()
+    model = fit_text(docs, labels)
+
+    def one_label(found, label, top=5):  # the margin of one label over the mean of the others, label by label
+        known = sorted(t for t in found if t in model.vocabulary and not text_model._plain(t))
+        if not known:
+            return []
+        c = model.classes.index(label)
+        w = np.array([model.weights[model.vocabulary.index(t)] for t in known])
+        margin = w[:, c] - (w.sum(axis=1) - w[:, c]) / (len(model.classes) - 1)
+        best = sorted(range(len(known)), key=lambda i: (-margin[i], known[i]))[:top]
+        return [known[i] for i in best if margin[i] > 0]
+
+    for doc in [*docs, "customer: nothing known here", ""]:
+        found = terms(doc)
+        every = model.telling_by_label(found)
+        assert list(every) == model.classes
+        assert all(every[label] == model.telling_of(found, label) == one_label(found, label)
+                   for label in model.classes)
+    assert any(model.telling_by_label(terms(d))["escalated"] for d in docs)
+    assert model.telling_of(terms(docs[0]), "abandoned") == []  # a label the model does not know
