@@ -171,6 +171,20 @@ def table(items: list[dict], flags: dict[str, dict[str, str | None]]) -> list[st
     return lines
 
 
+def _ids(spec: str) -> set[str]:
+    """`sc-001,sc-061..sc-073` → the ids named."""
+    ids: set[str] = set()
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        first, _, last = part.partition("..")
+        if not last:
+            ids.add(first)
+            continue
+        prefix = first.rsplit("-", 1)[0]
+        low, high = int(first.rsplit("-", 1)[1]), int(last.rsplit("-", 1)[1])
+        ids.update(f"{prefix}-{n:03d}" for n in range(low, high + 1))
+    return ids
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checks", default="all", help="comma-separated, or all, or deterministic")
@@ -178,15 +192,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=Path(".cx/bench/summary_checks"))
     parser.add_argument("--show", action="store_true", help="print each flag with its reason")
     parser.add_argument("--cached-only", action="store_true", help="judge: only the items already answered")
+    parser.add_argument("--skip", default="", help="comma-separated item ids to leave out (e.g. items looked at "
+                                                   "while tuning), ranges as sc-061..sc-073")
+    parser.add_argument("--limit", type=int, help="the first N items of the split (after --skip), in id order")
     args = parser.parse_args(argv)
     checks = {"all": (*DETERMINISTIC, "judge"), "deterministic": DETERMINISTIC}.get(
         args.checks, tuple(args.checks.split(",")))
-    items = [i for i in load_items() if args.split == "all" or split_of(i) == args.split]
+    skipped = _ids(args.skip)
+    items = [i for i in load_items() if (args.split == "all" or split_of(i) == args.split) and i["id"] not in skipped]
+    items = items[:args.limit] if args.limit else items
     if args.cached_only:
         probe = make_judge(build_llm(Settings(), base_url="http://127.0.0.1:9/v1"))
         done = JudgeCache(args.cache, template=probe.template_hash, model=Settings().llm_model).answers
         items = [i for i in items if i["id"] in done]
-    print(f"{len(items)} items ({args.split}): {sum(not i['errors'] for i in items)} faithful, "
+    print(f"{len(items)} items ({args.split}{', skipping ' + args.skip if args.skip else ''}"
+          f"{f', first {args.limit}' if args.limit else ''}): {sum(not i['errors'] for i in items)} faithful, "
           f"{dict(Counter(c for i in items for c in i['errors']))}  {_load()}")
     flags: dict[str, dict[str, str | None]] = {}
     for check in checks:
