@@ -1,6 +1,10 @@
+import json
+
+from cx_worker.cli import main
 from cx_worker.delivery.crm import Crm
 from cx_worker.delivery.notes import note_key
 from cx_worker.models import NotePayload
+from cx_worker.settings import Settings
 from cx_worker.store import Ledger, Store
 from tests.support.fakes import WORK
 
@@ -56,3 +60,27 @@ def test_store_upserts_and_watermark(store_targets):
     store.quarantine(run_id="r1", interaction_id=None, origin="a.jsonl:2", stage="read", reason="bad")
     store.quarantine(run_id="r1", interaction_id=None, origin="a.jsonl:2", stage="read", reason="bad")
     assert len(store.quarantined(run_id="r1")) == 1
+
+
+def test_crm_show_json_is_one_object_with_the_contract_fields_held_notes_included(tmp_path, capsys):
+    data = tmp_path / "cx"
+    crm = Crm(Ledger(Settings(data_dir=data).ledger_target))
+    crm.write(_payload("held-1", summary="Customer asked for a refund of $40; refund issued."), hold=True)
+    crm.write(_payload("sent-1", run="r2", summary="Customer changed the delivery address."), hold=False)
+    crm.deliver_pending()
+    crm.ledger.engine.dispose()
+
+    def shown(iid: str) -> tuple[int, dict]:
+        code = main(["crm", "show", iid, "--json", "--data-dir", str(data)])
+        lines = capsys.readouterr().out.strip().splitlines()
+        assert len(lines) == 1  # one JSON object, nothing else on stdout
+        return code, json.loads(lines[0])
+
+    code, held = shown("held-1")
+    assert code == 1 and held["status"] == "held" and held["held"] is True
+    assert held["interaction_id"] == "held-1" and held["summary"].startswith("Customer asked for a refund")
+    assert held["outcome"]["label"] == "resolved" and "Refund issued." in held["note"]
+    code, sent = shown("sent-1")
+    assert code == 0 and sent["status"] == "delivered" and sent["held"] is False
+    assert sent["note"] == crm.visible("sent-1").body
+    assert main(["crm", "show", "nobody", "--json", "--data-dir", str(data)]) == 1
