@@ -75,6 +75,11 @@ WHO_DID_WHAT = (
     "  customer doing it (\"asked the customer to restart\", not \"the customer restarted\").\n"
     "- What the customer says happened is the customer's claim: write \"the customer says ...\", not as a fact."
 )
+SUMMARY_RULE = "- The summary is 2-4 sentences: what the customer wanted, what was done, how the contact ended."
+CUSTOMER_AGENT = (
+    "- The summary is two or three sentences: first \"Customer ...\" (what the customer asked for or reported), "
+    "then \"Agent ...\" (what the agent said or did, and how the contact ended), in the transcript's own words."
+)
 # A made-up contact (no real data) and its answer, in the fields of the output schema.
 EXAMPLE_TURNS = (
     ("customer", "Hi, parcel 4471 shows delivered but it is not here."),
@@ -124,6 +129,23 @@ def _system_added(text: Callable[[dict], str]) -> Iterator[None]:
 
 
 @contextmanager
+def _system_replaced(old: str, new: str) -> Iterator[None]:
+    """The after-call-work system message with the line `old` replaced by `new` (`old` must be there)."""
+    render = acw.render_parts
+
+    def wrapped(name: str, **context: object) -> dict[str, str]:
+        parts = render(name, **context)
+        if name == acw.TEMPLATE:
+            if old not in parts["system"]:
+                raise SystemExit(f"the system prompt no longer holds {old!r}")
+            parts = {**parts, "system": parts["system"].replace(old, new)}
+        return parts
+
+    with _replaced("render_parts", wrapped):
+        yield
+
+
+@contextmanager
 def baseline(llm):
     """The product as it is."""
     yield llm
@@ -149,6 +171,15 @@ def _example(context: dict) -> str:
     return ("\nExample (made up; it shows the form only, never take facts from it). Transcript:\n"
             f"{acw._delimited(contact)}\nAnswer ({model.__name__} arguments):\n"
             f"{json.dumps(shown, ensure_ascii=False)}")
+
+
+@contextmanager
+def customer_agent(llm):
+    """The summary rule in the form of a contact-centre handover line (and of TweetSumm's human summaries):
+    "Customer <asked or reported>. Agent <said or did, and how it ended>.", in the transcript's words, instead of
+    "2-4 sentences: what the customer wanted, what was done, how the contact ended"."""
+    with _system_replaced(SUMMARY_RULE, CUSTOMER_AGENT):
+        yield llm
 
 
 @contextmanager
@@ -198,7 +229,8 @@ def no_repeat_penalty(llm):
     yield llm.model_copy(update={"extra_body": {**(llm.extra_body or {}), "repeat_penalty": 1.0}})
 
 
-VARIANTS = {f.__name__: f for f in (baseline, who_did_what, example, summary_last, markers, no_repeat_penalty)}
+VARIANTS = {f.__name__: f for f in (baseline, who_did_what, example, summary_last, markers, no_repeat_penalty,
+                                    customer_agent)}
 
 
 def lever_names(name: str) -> list[str]:
