@@ -38,9 +38,8 @@ def nightly(limit: int | None, all_contacts: bool, as_json: bool, progress: bool
     settings = Settings()
     start_reaper()  # whatever the run starts (Prefect's server, the LLM server, Dask) dies with it
     bar = (not as_json and sys.stderr.isatty()) or progress
-    if not quiet:
-        show_progress()  # stages, and timed progress lines where there is no bar: never silent for minutes
-    summary = flows.run_nightly(settings, limit=limit, all_contacts=all_contacts, progress=bar and not quiet)
+    with show_progress(enabled=not quiet):  # stages, and timed progress lines where there is no bar
+        summary = flows.run_nightly(settings, limit=limit, all_contacts=all_contacts, progress=bar and not quiet)
     say(json.dumps(summary) if as_json else summary_text(summary))
     return {"pass": EXIT_PASS, "insufficient": EXIT_INSUFFICIENT}.get(summary["eval"]["verdict"], EXIT_BREACH)
 
@@ -53,9 +52,8 @@ def nightly(limit: int | None, all_contacts: bool, as_json: bool, progress: bool
 def evals(run_id: str, no_judge: bool, quiet: bool) -> int:
     """(Re-)judge a stored run with the governance suite (--thresholds FILE: another suite)."""
     start_reaper()
-    if not quiet:
-        show_progress()
-    result = flows.run_evals(run_id, use_judge=not no_judge)
+    with show_progress(enabled=not quiet):
+        result = flows.run_evals(run_id, use_judge=not no_judge)
     for metric, score in result["metrics"].items():
         say(f"{metric:22} {'n/a' if score is None else f'{score:.3f}'}")
     say(f"verdict: {result['verdict']}")

@@ -7,6 +7,7 @@ counted apart, never averaged in as zero.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -398,6 +399,9 @@ class SummaryLanguage(Metric):
         return _pass_share(_failing_outputs(items, other_language))
 
 
+_stage = logging.getLogger("cx_worker.progress").info  # the run's stage lines (ops.progress), one a judge call
+
+
 class Faithfulness(Metric):
     name = "faithfulness"
     description = "Mean share of the summary's claims an LLM judge finds supported by the transcript, claim by claim."
@@ -408,7 +412,8 @@ class Faithfulness(Metric):
         if judge is None or not done:
             return None
         scores, failures, unmeasured = [], [], []
-        for i in done:
+        for n, i in enumerate(done, 1):
+            _stage("faithfulness judge: contact %d of %d", n, len(done))
             try:
                 verdict = judge(transcript=i.transcript, summary=i.work.get("summary", ""))
             except Exception as exc:  # the judge failing on one item: counted apart, shown, never a zero

@@ -2,6 +2,7 @@
 
 import io
 import logging
+import time
 
 import pytest
 
@@ -42,11 +43,22 @@ def test_a_slow_contact_still_gets_a_line_every_line_seconds(caplog, clock):
     assert len(_lines(caplog)) == 1 + 3
 
 
-def test_show_progress_puts_the_lines_on_the_given_stream():
+def test_show_progress_puts_the_lines_on_the_given_stream_once_and_leaves_the_logger_as_it_was():
     stream = io.StringIO()
-    handler = progress.show_progress(stream)
-    try:
+    logger = logging.getLogger("cx_worker")
+    before = logger.handlers[:], logger.propagate
+    with progress.show_progress(stream):
         progress.stage("starting the embedded LLM (%s) ...", "qwen")
-    finally:
-        logging.getLogger("cx_worker").removeHandler(handler)
+        shown_twice = logger.propagate  # the root logger (Prefect's console handler) would repeat it
     assert stream.getvalue() == "cx-worker: starting the embedded LLM (qwen) ...\n"
+    assert not shown_twice
+    assert (logger.handlers, logger.propagate) == before
+
+
+def test_a_chunk_still_drafting_gets_a_line_every_line_seconds_with_no_contact_done(caplog, monkeypatch):
+    caplog.set_level(logging.INFO, logger="cx_worker")
+    monkeypatch.setattr(progress, "LINE_SECONDS", 0.1)
+    with progress.progress_bar(3, enabled=False):
+        time.sleep(0.45)  # no contact finishes: the chunk is still with the LLM
+    waiting = [line for line in _lines(caplog) if line.startswith("after-call work 0/3 (0%)")]
+    assert len(waiting) >= 2 and waiting[0].endswith("the first contacts still drafting")
