@@ -18,10 +18,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cx_worker.ingest.datasets import (  # noqa: E402
-    ABCD_LICENCE,
-    TWEETSUMM_LICENCE,
     abcd_flows,
     abcd_to_interaction,
+    licence_text,
     reading_label,
     tweetsumm_references,
     tweetsumm_to_interaction,
@@ -223,26 +222,8 @@ def _handcheck_summary(rows: list[dict], tweets: list[dict], sample_ids: set[str
     return "\n".join(lines)
 
 
-def _licence_lines(shared: Path) -> str:
-    mit = (shared / "abcd/LICENSE_MIT_asapp.txt").read_text().strip()
-    cc0 = (shared / "tweetsumm/LICENSE_CC0.txt").read_text().splitlines()
-    return (
-        "## ABCD (Action-Based Conversations Dataset), ASAPP, NAACL 2021\n"
-        "Source: github.com/asappresearch/abcd via github.com/wyshi/sdp_transformers (dev split, "
-        f"abcd_dev_original_text_subflow.json). Licence recorded in each contact: `{ABCD_LICENCE}`.\n\n"
-        f"```\n{mit}\n```\n\n"
-        "## TweetSumm (Feigenblat et al., Findings of EMNLP 2021)\n"
-        f"Licence recorded in each contact: `{TWEETSUMM_LICENCE}`.\n"
-        "- Dialog text: Kaggle \"Customer Support on Twitter\" corpus (as processed in "
-        "github.com/IssamLaradji/chat_summarization_tutorial), CC BY-NC-SA 4.0: non-commercial use, share alike, "
-        "attribution. Customer handles are the corpus's anonymised numbers.\n"
-        "- Summaries: github.com/guyfe/Tweetsumm (tweet_sum_data_files/), "
-        f"{cc0[2].strip() if len(cc0) > 2 else 'CC0 1.0 Universal'} (LICENSE_CC0.txt: \"{cc0[0].strip()}\").\n"
-    )
-
-
 def _write_docs(out: Path, args: argparse.Namespace, tables: dict, sizes: dict, handcheck: str) -> None:
-    licences = _licence_lines(args.shared)
+    licences = licence_text(args.shared)
     (out / "data/contacts/LICENSES.md").write_text(
         "# Licences of the bundled contacts (data/contacts/sample.jsonl)\n\n"
         "Real public data, not written for this project; converted by `scripts/build_datasets.py`. "

@@ -24,10 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cx_worker.governance.evaluate import References  # noqa: E402
 from cx_worker.ingest.datasets import (  # noqa: E402
-    ABCD_LICENCE,
-    TWEETSUMM_LICENCE,
     abcd_flows,
     abcd_to_interaction,
+    licence_text,
     tweetsumm_references,
     tweetsumm_to_interaction,
 )
@@ -70,25 +69,6 @@ def _record(r: dict) -> str:
     else:
         row["disposition"] = r["disposition"]
     return json.dumps(row, ensure_ascii=False, separators=(",", ":"))
-
-
-def _licences(shared: Path) -> str:
-    # The wording of evals/datasets/README.md (written by scripts/build_datasets.py).
-    mit = (shared / "abcd/LICENSE_MIT_asapp.txt").read_text().strip()
-    cc0 = (shared / "tweetsumm/LICENSE_CC0.txt").read_text().splitlines()
-    return (
-        "### ABCD (Action-Based Conversations Dataset), ASAPP, NAACL 2021\n"
-        "Source: github.com/asappresearch/abcd via github.com/wyshi/sdp_transformers (dev split, "
-        f"abcd_dev_original_text_subflow.json). Licence recorded in each contact: `{ABCD_LICENCE}`.\n\n"
-        f"```\n{mit}\n```\n\n"
-        "### TweetSumm (Feigenblat et al., Findings of EMNLP 2021)\n"
-        f"Licence recorded in each contact: `{TWEETSUMM_LICENCE}`.\n"
-        "- Dialog text: Kaggle \"Customer Support on Twitter\" corpus (as processed in "
-        "github.com/IssamLaradji/chat_summarization_tutorial), CC BY-NC-SA 4.0: non-commercial use, share alike, "
-        "attribution. Customer handles are the corpus's anonymised numbers.\n"
-        "- Summaries: github.com/guyfe/Tweetsumm (tweet_sum_data_files/), "
-        f"{cc0[2].strip() if len(cc0) > 2 else 'CC0 1.0 Universal'} (LICENSE_CC0.txt: \"{cc0[0].strip()}\").\n"
-    )
 
 
 def _doc(chosen: list[dict], *, seed: int, pools: dict[str, int], excluded: int, sample: int, shared: Path) -> str:
@@ -142,7 +122,7 @@ ABCD reference dispositions:
 
 ## Licences
 
-{_licences(shared)}"""
+{licence_text(shared, heading="###")}"""
 
 
 def main(argv: list[str] | None = None) -> None:

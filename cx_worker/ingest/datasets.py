@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cx_worker.models import Interaction, OutcomeLabel, Turn
@@ -255,3 +256,23 @@ def tweetsumm_to_interaction(obj: Mapping[str, Any], *, index: int) -> tuple[Int
                   "synthetic_timestamps": True},
     )
     return interaction, label, reason
+
+
+def licence_text(shared: Path, *, heading: str = "##") -> str:
+    """The datasets' sources and licences, in Markdown (the READMEs of the bundled slices), from the licence files
+    of `shared` (the shared data folder); `heading`: the Markdown level of each dataset's title."""
+    mit = (shared / "abcd/LICENSE_MIT_asapp.txt").read_text().strip()
+    cc0 = (shared / "tweetsumm/LICENSE_CC0.txt").read_text().splitlines()
+    return (
+        f"{heading} ABCD (Action-Based Conversations Dataset), ASAPP, NAACL 2021\n"
+        "Source: github.com/asappresearch/abcd via github.com/wyshi/sdp_transformers (dev split, "
+        f"abcd_dev_original_text_subflow.json). Licence recorded in each contact: `{ABCD_LICENCE}`.\n\n"
+        f"```\n{mit}\n```\n\n"
+        f"{heading} TweetSumm (Feigenblat et al., Findings of EMNLP 2021)\n"
+        f"Licence recorded in each contact: `{TWEETSUMM_LICENCE}`.\n"
+        "- Dialog text: Kaggle \"Customer Support on Twitter\" corpus (as processed in "
+        "github.com/IssamLaradji/chat_summarization_tutorial), CC BY-NC-SA 4.0: non-commercial use, share alike, "
+        "attribution. Customer handles are the corpus's anonymised numbers.\n"
+        "- Summaries: github.com/guyfe/Tweetsumm (tweet_sum_data_files/), "
+        f"{cc0[2].strip() if len(cc0) > 2 else 'CC0 1.0 Universal'} (LICENSE_CC0.txt: \"{cc0[0].strip()}\").\n"
+    )
