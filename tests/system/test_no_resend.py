@@ -7,16 +7,15 @@ client are the real ones the nightly uses. Without `Coalesce` the same client ma
 
 import asyncio
 import json
-import threading
 import time
+from contextlib import ExitStack
 
 import httpx
 import openai
 import pytest
-import uvicorn
 
 from cx_worker.llm.coalesce import STATS_PATH, Coalesce
-from cx_worker.llm.server import free_port
+from tests.support.asgi import serving
 
 SECONDS = 2.5  # one computation; the client gives up after 1 s
 
@@ -43,31 +42,10 @@ class OneSlotModel:
         await send({"type": "http.response.body", "body": data})
 
 
-def _serve(app):
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 @pytest.fixture
 def served():
-    running = []
-
-    def start(app):
-        server, thread, url = _serve(app)
-        running.append((server, thread))
-        return url
-
-    yield start
-    for server, thread in running:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with ExitStack() as running:
+        yield lambda app: running.enter_context(serving(app))
 
 
 def _ask(url: str) -> str:

@@ -2,14 +2,11 @@
 printed token, open an audited contact, fill the verdict form, submit, and find the verdict in the store."""
 
 import shutil
-import threading
-import time
 
 import pytest
-import uvicorn
 
 from cx_worker.governance.review_page import create_app, new_token
-from cx_worker.llm.server import free_port
+from tests.support.asgi import serving
 from tests.support.fakes import WORK, FakeLLM
 from tests.support.night import run_night
 
@@ -23,18 +20,10 @@ playwright = pytest.importorskip("playwright.sync_api")
 def page_server(env):
     env.settings = env.settings.model_copy(update={"audit_sample": 3})
     run_night(env, FakeLLM(WORK), "r1")
-    token, port = new_token(), free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(store=env.store, crm=env.crm, collection=env.collection,
-                                                      token=token), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the review page did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", token
-    server.should_exit = True
-    thread.join(timeout=10)
+    token = new_token()
+    app = create_app(store=env.store, crm=env.crm, collection=env.collection, token=token)
+    with serving(app, what="the review page") as url:
+        yield url, token
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
