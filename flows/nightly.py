@@ -181,10 +181,11 @@ def _night(settings: Settings, *, store: Store, crm, run_id: str, limit: int | N
                 report, paths = judge(run_id, settings=settings, store=store, crm=crm, llm=llm,
                                       outcome_report=outcomes_by_group, trust=trust)
             server = server_stats(base_url)  # before the embedded server stops with the block
-        stage("writing back to the CRM (%s)", "held: a threshold broke" if holds_write_back(report) else "delivering")
+        hold = holds_write_back(report)
+        stage("writing back to the CRM (%s)", "held: a threshold broke" if hold else "delivering")
         with _timed(seconds, "write_back"):
             notes = write_notes(store.run_interactions(run_id), store=store, crm=crm, run_id=run_id,
-                                settings=settings, dispositions=dispositions, hold=holds_write_back(report))
+                                settings=settings, dispositions=dispositions, hold=hold)
         advance_watermark(settings, store=store, offsets=pulled.offsets)
         summary = run_summary(run_id, pulled=pulled, drafted=drafted, outcomes=outcome_counts, notes=notes,
                               report=report, report_html=paths["html"], store=store,
